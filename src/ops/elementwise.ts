@@ -3,7 +3,7 @@
  * with its backward. Each op has a CPU reference and a WGSL kernel.
  * @module
  */
-import { type Backend, Tensor } from "../tensor.ts";
+import type { Backend, Tensor } from "../tensor.ts";
 import type { GpuBackend } from "../gpu/gpu_backend.ts";
 import { packParams } from "../gpu/gpu_backend.ts";
 import { grid1d } from "../gpu/grid.ts";
