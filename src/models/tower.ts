@@ -1,0 +1,89 @@
+/**
+ * What the three encoders have in common: the tower interface the CLIBD model
+ * and the trainer use, and the shared last step, L2 normalisation
+ * (SimpleCLIP's F.normalize, spec §1.1), with its backward.
+ * @module
+ */
+import type { Backend, Tensor } from "../tensor.ts";
+import { l2Normalize, l2NormalizeBackward } from "../ops/normalize.ts";
+import type { TrainMode } from "./params.ts";
+import type { ActivationRecord } from "./record.ts";
+
+/** Options of a tower's forward. */
+export interface ForwardOptions {
+  /** Save activations for backward (default false: inference, nothing kept). */
+  train?: boolean;
+}
+
+/** The saved L2-normalisation step: raw [B,D] -> emb [B,D]. */
+export interface NormSaved {
+  raw: Tensor;
+  emb: Tensor;
+  norm: Tensor;
+}
+
+/** Anything a tower's backward needs; owns its tensors through `rec`. */
+export interface TowerActivations {
+  rec: ActivationRecord;
+  out: NormSaved;
+}
+
+/** Result of a forward: the L2-normalised embedding and, in training, the activations. */
+export interface TowerForward<A extends TowerActivations> {
+  /**
+   * L2-normalised embeddings [B, outputDim]. In training the record owns this tensor: it stays valid
+   * until `backward` (or `act.rec.release()`), which frees it. In inference the caller owns it.
+   */
+  emb: Tensor;
+  act: A | null;
+}
+
+/** One encoder tower (image, DNA or text). */
+export interface Tower<I, A extends TowerActivations> {
+  /** Which tower. */
+  readonly kind: "image" | "dna" | "text";
+  /** Canonical key prefix of its parameters (e.g. "image_encoder."). */
+  readonly prefix: string;
+  /** Forward; with `{ train: true }` the activations for {@link backward} are kept. */
+  forward(input: I, opts?: ForwardOptions): TowerForward<A>;
+  /** Inference forward that keeps nothing; returns L2-normalised embeddings owned by the caller. */
+  embed(input: I): Tensor;
+  /**
+   * Backward from d(loss)/d(normalised embedding) [B,D]: accumulates into the gradient buffers of
+   * the parameters trained in the current mode, then releases the activation record.
+   */
+  backward(act: A, dEmb: Tensor): void;
+  /** Sets which of its parameters get gradients. */
+  setTrainMode(mode: TrainMode): void;
+  /** Folds LoRA into the base weights for inference (forward with `train` is refused while merged). */
+  mergeLora(): void;
+  /** Undoes {@link mergeLora}. */
+  unmergeLora(): void;
+  /** True while LoRA is merged into the base weights. */
+  readonly merged: boolean;
+}
+
+/** L2-normalises raw embeddings; saves the step in `rec` when training. */
+export function normalizeOut(be: Backend, raw: Tensor, rec: ActivationRecord | null): NormSaved {
+  const { y, norm } = l2Normalize(be, raw);
+  const out = { raw, emb: y, norm };
+  if (rec) rec.saveTree(out);
+  return out;
+}
+
+/** d(raw) from d(normalised embedding). */
+export function normalizeBackward(be: Backend, s: NormSaved, dEmb: Tensor): Tensor {
+  return l2NormalizeBackward(be, dEmb, s.raw, s.emb, s.norm);
+}
+
+const warned = new Set<string>();
+
+/**
+ * Dropout is not implemented: a training forward runs without it (as in eval mode). CLIBD's BERT
+ * towers use HF's default 0.1, so training with such a config deviates; say so once per tower.
+ */
+export function warnDropout(tower: string, p: number): void {
+  if (p === 0 || warned.has(tower) || Deno.env.get("CLIBD_QUIET")) return;
+  warned.add(tower);
+  console.warn(`clibd: ${tower} tower config has dropout ${p}; training without dropout (not implemented)`);
+}
