@@ -34,6 +34,7 @@ export function assertClose(
     if (!Number.isFinite(a) && !(Number.isNaN(a) && Number.isNaN(e)) && a !== e) {
       throw new Error(`${opts.what ?? "arrays"}: element ${i} is ${a}, expected ${e}`);
     }
+    if (a === e) continue; // equal values, infinities included
     const r = Math.abs(a - e) / (atol + rtol * Math.abs(e));
     if (r > worstRatio || Number.isNaN(r)) {
       worstRatio = Number.isNaN(r) ? Infinity : r;
@@ -81,10 +82,11 @@ export function finiteDiff(
 export function sampleIndices(n: number, count: number, seed = 1): number[] {
   if (n <= count) return [...Array(n).keys()];
   const s = new Set<number>();
-  let x = seed;
+  let x = seed >>> 0;
   while (s.size < count) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s.add(x % n);
+    // 32-bit LCG in integer arithmetic (a float product would exceed 2^53 and lose bits).
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    s.add((x >>> 8) % n);
   }
   return [...s].sort((a, b) => a - b);
 }

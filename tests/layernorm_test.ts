@@ -1,6 +1,6 @@
 import { layerNorm, layerNormBackward } from "../src/ops/layernorm.ts";
 import { Rng } from "../src/util/rng.ts";
-import { assertClose, cpu, cpu64, finiteDiff, gpu, sampleIndices } from "./helpers.ts";
+import { assertClose, cpu, cpu64, finiteDiff, gpu } from "./helpers.ts";
 
 // Odd widths (not multiples of 4 or of the workgroup), a width wider than the workgroup, a row count
 // above the 32-row chunk of the parameter-gradient kernel, and a 3-D input (leading dims flattened).
@@ -17,7 +17,7 @@ for (const shape of SHAPES) {
     const dy = rng.uniformArray(n, -1, 1);
     const g0 = rng.uniformArray(c), b0 = rng.uniformArray(c);
     const eps = 1e-6;
-    const run = async (b: typeof be | typeof cpu) => {
+    const run = (b: typeof be | typeof cpu) => {
       const xt = b.tensor(x, shape), gt = b.tensor(gamma, [c]);
       const f = layerNorm(b, xt, gt, b.tensor(beta, [c]), eps);
       const grads = { gamma: b.tensor(g0, [c]), beta: b.tensor(b0, [c]) };
@@ -49,7 +49,7 @@ Deno.test("layerNorm backward matches finite differences (f64 CPU)", () => {
   const grads = { gamma: cpu64.zeros([c]), beta: cpu64.zeros([c]) };
   const dx = layerNormBackward(cpu64, cpu64.tensor(w, [n, c]), xt, gt, f.mean, f.rstd, grads).data;
   const tol = { rtol: 1e-6, atol: 1e-8 };
-  for (const [i, d] of finiteDiff((v) => loss(v, gamma, beta), x, 1e-6, sampleIndices(n * c, 20))) {
+  for (const [i, d] of finiteDiff((v) => loss(v, gamma, beta), x, 1e-6)) {
     assertClose([dx[i]], [d], { ...tol, what: `dx[${i}]` });
   }
   for (const [i, d] of finiteDiff((v) => loss(x, v, beta), gamma, 1e-6)) {
@@ -65,7 +65,13 @@ Deno.test("layerNorm output has zero mean and unit variance per row before the a
   const n = 3, c = 50;
   const be = await gpu();
   const x = rng.uniformArray(n * c, -10, 30);
-  const { y } = layerNorm(be, be.tensor(x, [n, c]), be.tensor(new Float32Array(c).fill(1), [c]), be.zeros([c]), 0);
+  const { y } = layerNorm(
+    be,
+    be.tensor(x, [n, c]),
+    be.tensor(new Float32Array(c).fill(1), [c]),
+    be.zeros([c]),
+    0,
+  );
   const yd = await be.read(y);
   for (let r = 0; r < n; r++) {
     let s = 0, q = 0;

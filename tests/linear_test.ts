@@ -176,3 +176,39 @@ Deno.test("mergeLora makes the plain layer equal the LoRA layer; unmerge restore
     assertClose(await be.read(p.weight), h.w, { rtol: 1e-5, atol: 1e-6, what: `${be.kind} unmerged` });
   }
 });
+
+Deno.test("linear GPU matches CPU on tiny-config shapes (vec4 kernels: in 32, out 96, r 4)", async () => {
+  const be = await gpu();
+  const [T, I, O, Rk] = [10, 32, 96, 4];
+  const rng = new Rng(8);
+  const v = {
+    x: rng.uniformArray(T * I),
+    w: rng.uniformArray(O * I),
+    b: rng.uniformArray(O),
+    a: rng.uniformArray(Rk * I),
+    bb: rng.uniformArray(O * Rk),
+    dy: rng.uniformArray(T * O),
+  };
+  const run = (x: Backend) => {
+    const p: LinearParams = {
+      weight: x.tensor(v.w, [O, I]),
+      bias: x.tensor(v.b, [O]),
+      loraA: x.tensor(v.a, [Rk, I]),
+      loraB: x.tensor(v.bb, [O, Rk]),
+      loraScale: 1,
+    };
+    const g = {
+      weight: x.zeros([O, I]),
+      bias: x.zeros([O]),
+      loraA: x.zeros([Rk, I]),
+      loraB: x.zeros([O, Rk]),
+    };
+    const xt = x.tensor(v.x, [2, T / 2, I]);
+    const y = linearForward(x, xt, p);
+    const dx = linearBackward(x, xt, x.tensor(v.dy, [2, T / 2, O]), p, g, true)!;
+    return Promise.all([y, dx, g.weight, g.bias, g.loraA, g.loraB].map((t) => x.read(t)));
+  };
+  const [gs, cs] = [await run(be), await run(cpu)];
+  const names = ["y", "dx", "dW", "db", "dA", "dB"];
+  gs.forEach((r, i) => assertClose(r, cs[i], { rtol: 1e-4, atol: 1e-4, what: names[i] }));
+});

@@ -59,7 +59,17 @@ Deno.test("matmul CPU reference matches a naive triple loop", async () => {
   }
 });
 
-const SHAPES: [number, number, number][] = [[1, 1, 1], [7, 13, 5], [33, 65, 17], [197, 64, 72], [4, 8, 12]];
+// [M, N, K]. The last three take the vec4 kernel in every layout (all dims multiples of 4) with
+// M and N not multiples of its 8x8 per-thread block, so the clamped edge rows/columns are hit.
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [7, 13, 5],
+  [33, 65, 17],
+  [197, 64, 72],
+  [4, 8, 12],
+  [12, 20, 16],
+  [68, 36, 40],
+];
 for (const [M, N, K] of SHAPES) {
   for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
     Deno.test(`matmul GPU matches CPU ${M}x${N}x${K} transA=${transA} transB=${transB}`, async () => {
@@ -93,23 +103,28 @@ for (const [M, N, K] of SHAPES) {
 Deno.test("batched 3-D matmul matches per-batch 2-D products", async () => {
   const be = await gpu();
   const rng = new Rng(11);
-  const [B, M, N, K] = [3, 9, 6, 10];
-  for (const [transA, transB] of [[false, false], [true, true], [false, true]]) {
-    const a = rng.uniformArray(B * M * K), b = rng.uniformArray(B * K * N);
-    const as = transA ? [B, K, M] : [B, M, K], bs = transB ? [B, N, K] : [B, K, N];
-    const got = matmul(be, be.tensor(a, as), be.tensor(b, bs), { transA, transB });
-    if (got.shape.join() !== [B, M, N].join()) throw new Error(`shape [${got.shape}]`);
-    const want = new Float64Array(B * M * N);
-    for (let z = 0; z < B; z++) {
-      want.set(
-        naive(a.subarray(z * M * K, (z + 1) * M * K), b.subarray(z * K * N, (z + 1) * K * N), M, N, K, {
-          transA,
-          transB,
-        }),
-        z * M * N,
-      );
+  // The first size takes the scalar kernel, the second the vec4 kernel.
+  for (const [B, M, N, K] of [[3, 9, 6, 10], [2, 12, 20, 8]]) {
+    for (const [transA, transB] of [[false, false], [true, true], [false, true], [true, false]]) {
+      const a = rng.uniformArray(B * M * K), b = rng.uniformArray(B * K * N);
+      const as = transA ? [B, K, M] : [B, M, K], bs = transB ? [B, N, K] : [B, K, N];
+      const got = matmul(be, be.tensor(a, as), be.tensor(b, bs), { transA, transB });
+      if (got.shape.join() !== [B, M, N].join()) throw new Error(`shape [${got.shape}]`);
+      const want = new Float64Array(B * M * N);
+      for (let z = 0; z < B; z++) {
+        want.set(
+          naive(a.subarray(z * M * K, (z + 1) * M * K), b.subarray(z * K * N, (z + 1) * K * N), M, N, K, {
+            transA,
+            transB,
+          }),
+          z * M * N,
+        );
+      }
+      assertClose(await be.read(got), want, {
+        ...tol(K),
+        what: `batched ${B}x${M}x${N}x${K} trans ${transA},${transB}`,
+      });
     }
-    assertClose(await be.read(got), want, { ...tol(K), what: `batched trans ${transA},${transB}` });
   }
 });
 

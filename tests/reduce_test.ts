@@ -71,3 +71,32 @@ Deno.test("sumOfSquares over a list of tensors matches f64 (sizes not multiples 
   assertClose(await be.read(sumOfSquares(be, [])), [0], { what: "empty list" });
   assertClose(await be.read(sum(be, be.zeros([0]))), [0], { what: "empty sum" });
 });
+
+Deno.test("tree reductions stay accurate over 2^20 equal terms (a serial f32 sum is 1% off)", async () => {
+  const be = await gpu();
+  const n = 1 << 20;
+  const v = Math.fround(0.1);
+  const want = n * v; // exact in f64
+  const x = be.tensor(new Float32Array(n).fill(v), [n]);
+  assertClose(await be.read(sum(be, x)), [want], { rtol: 1e-6, atol: 0, what: "sum" });
+  assertClose(await be.read(mean(be, x)), [v], { rtol: 1e-6, atol: 0, what: "mean" });
+  assertClose(await be.read(sumOfSquares(be, [x, x])), [2 * n * v * v], {
+    rtol: 1e-6,
+    atol: 0,
+    what: "sumsq",
+  });
+  const rows = 40000;
+  const col = await be.read(sumRows(be, x.reshape([n / 16, 16])));
+  assertClose(col, new Float64Array(16).fill((n / 16) * v), {
+    rtol: 1e-6,
+    atol: 0,
+    what: "sumRows 2^16 rows",
+  });
+  // 40000 rows: four passes of the row tree, the last one over a partial chunk.
+  const y = be.tensor(new Float32Array(rows * 3).fill(v), [rows, 3]);
+  assertClose(await be.read(sumRows(be, y)), new Float64Array(3).fill(rows * v), {
+    rtol: 1e-6,
+    atol: 0,
+    what: "sumRows 40000 rows",
+  });
+});

@@ -9,6 +9,8 @@ import * as dispatch from "./dispatch.ts";
 import * as topk from "./topk.ts";
 import * as image from "./image.ts";
 import * as data from "./data.ts";
+import * as attention from "./attention.ts";
+import * as layernorm from "./layernorm.ts";
 import * as model from "./model.ts";
 
 export type { BenchContext, BenchRow, BenchSection } from "./types.ts";
@@ -17,6 +19,8 @@ export type { BenchContext, BenchRow, BenchSection } from "./types.ts";
 export const SECTIONS: BenchSection[] = [
   dispatch,
   matmul,
+  attention,
+  layernorm,
   topk,
   image,
   data,

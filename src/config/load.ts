@@ -22,7 +22,9 @@ import {
 } from "./validate.ts";
 
 /** The default config: the tiny image + DNA + text demo model (configs/demo_tiny.yaml). */
-export const DEFAULT_CONFIG_PATH: string = fileURLToPath(new URL("../../configs/demo_tiny.yaml", import.meta.url));
+export const DEFAULT_CONFIG_PATH: string = fileURLToPath(
+  new URL("../../configs/demo_tiny.yaml", import.meta.url),
+);
 
 /** Where the resolved values came from. */
 export interface ConfigSources {
@@ -42,7 +44,12 @@ export interface ResolvedConfig {
 
 type Tree = Record<string, unknown>;
 
-function recordOrigins(value: unknown, path: string, origin: ValueOrigin, origins: Map<string, ValueOrigin>): void {
+function recordOrigins(
+  value: unknown,
+  path: string,
+  origin: ValueOrigin,
+  origins: Map<string, ValueOrigin>,
+): void {
   origins.set(path, origin);
   if (isPlainObject(value)) {
     for (const [k, v] of Object.entries(value)) recordOrigins(v, `${path}.${k}`, origin, origins);
@@ -54,7 +61,13 @@ function dropOrigins(path: string, origins: Map<string, ValueOrigin>): void {
 }
 
 /** Deep-merges `child` into `base` in place, recording the origin of every value `child` sets. */
-function mergeInto(base: Tree, child: Tree, prefix: string, origin: ValueOrigin, origins: Map<string, ValueOrigin>) {
+function mergeInto(
+  base: Tree,
+  child: Tree,
+  prefix: string,
+  origin: ValueOrigin,
+  origins: Map<string, ValueOrigin>,
+) {
   for (const [key, cv] of Object.entries(child)) {
     const path = prefix + key;
     const bv = base[key];
@@ -146,7 +159,13 @@ function applyOverride(tree: Tree, text: string, origins: Map<string, ValueOrigi
     node = node[parts[i]] as Tree;
   }
   const origin = { label: `--set ${text}`, baseDir: Deno.cwd() };
-  mergeInto(node, { [parts[parts.length - 1]]: parsed }, parts.slice(0, -1).map((p) => p + ".").join(""), origin, origins);
+  mergeInto(
+    node,
+    { [parts[parts.length - 1]]: parsed },
+    parts.slice(0, -1).map((p) => p + ".").join(""),
+    origin,
+    origins,
+  );
 }
 
 /**

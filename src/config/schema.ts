@@ -12,8 +12,8 @@
 /** Epoch order of the training loader. CLIBD's runs behave as "fixed" (spec 10.9: `set_epoch` never called). */
 export type ShuffleMode = "per_epoch" | "fixed" | "none";
 
-/** Learning-rate schedulers of CLIBD's `train_cl.py`. */
-export type LrSchedulerName = "one_cycle" | "cosine" | "exponential" | "step";
+/** Learning-rate schedulers of CLIBD's `train_cl.py`; "none" = constant LR (CLIBD without `lr_scheduler`). */
+export type LrSchedulerName = "one_cycle" | "cosine" | "exponential" | "step" | "none";
 
 /** Fields shared by the three towers. */
 export interface TowerCommon {
@@ -179,7 +179,12 @@ const num = (
 const posInt = (d: number, doc: string): FieldSpec => num(d, doc, { int: true, min: 1 });
 const bool = (d: boolean, doc: string): FieldSpec => ({ kind: "bool", default: d, doc });
 const str = (d: string, doc: string): FieldSpec => ({ kind: "string", default: d, doc });
-const path = (d: string | null, doc: string): FieldSpec => ({ kind: "path", default: d, nullable: d === null, doc });
+const path = (d: string | null, doc: string): FieldSpec => ({
+  kind: "path",
+  default: d,
+  nullable: d === null,
+  doc,
+});
 
 const towerCommon = {
   checkpoint: path(null, "pretrained weights; null = random init"),
@@ -201,7 +206,10 @@ function bertFields(d: {
     max_positions: posInt(512, "position-embedding table size"),
     type_vocab_size: posInt(2, "token-type vocabulary"),
     ln_eps: num(1e-12, "LayerNorm epsilon (HF BERT)", { gt: 0 }),
-    dropout: num(0, "dropout; CLIBD trains with 0.1 (HF default) but only 0 is implemented", { min: 0, max: 1 }),
+    dropout: num(0, "dropout; CLIBD trains with 0.1 (HF default) but only 0 is implemented", {
+      min: 0,
+      max: 1,
+    }),
   };
 }
 
@@ -223,8 +231,22 @@ export const RUN_CONFIG_SCHEMA: Readonly<Record<string, FieldSpec>> = {
       layers: posInt(12, "transformer blocks"),
       mlp: posInt(3072, "MLP inner width"),
       ln_eps: num(1e-6, "LayerNorm epsilon (timm)", { gt: 0 }),
-      mean: { kind: "list", item: "number", length: 3, default: null, nullable: true, doc: "pixel mean; CLIBD none" },
-      std: { kind: "list", item: "number", length: 3, default: null, nullable: true, doc: "pixel std; CLIBD none" },
+      mean: {
+        kind: "list",
+        item: "number",
+        length: 3,
+        default: null,
+        nullable: true,
+        doc: "pixel mean; CLIBD none",
+      },
+      std: {
+        kind: "list",
+        item: "number",
+        length: 3,
+        default: null,
+        nullable: true,
+        doc: "pixel std; CLIBD none",
+      },
     },
   },
   dna: {
@@ -258,9 +280,9 @@ export const RUN_CONFIG_SCHEMA: Readonly<Record<string, FieldSpec>> = {
   epochs: posInt(50, "training epochs (CLIBD: 1M 50, 5M 20)"),
   lr_scheduler: {
     kind: "enum",
-    values: ["one_cycle", "cosine", "exponential", "step"],
+    values: ["one_cycle", "cosine", "exponential", "step", "none"],
     default: "one_cycle",
-    doc: "schedule, stepped every iteration",
+    doc: "schedule, stepped every iteration; none = constant lr (CLIBD configs without lr_scheduler)",
   },
   lr_config: {
     kind: "section",
@@ -281,7 +303,10 @@ export const RUN_CONFIG_SCHEMA: Readonly<Record<string, FieldSpec>> = {
       eps: num(1e-8, "denominator epsilon", { gt: 0 }),
     },
   },
-  disable_lora: bool(true, "true = full fine-tuning (final configs); false = LoRA on BERT towers, frozen bases"),
+  disable_lora: bool(
+    true,
+    "true = full fine-tuning (final configs); false = LoRA on BERT towers, frozen bases",
+  ),
   lora: {
     kind: "section",
     doc: "LoRA (always present on the ViT's q/v, spec 1.2)",
@@ -312,11 +337,15 @@ export const RUN_CONFIG_SCHEMA: Readonly<Record<string, FieldSpec>> = {
     default: "per_epoch",
     doc: "improvement: per_epoch; CLIBD: fixed (same order every epoch)",
   },
-  checkpoint_every: num(500, "save last.safetensors every N steps (and every epoch end); null = epoch ends only", {
-    int: true,
-    min: 1,
-    nullable: true,
-  }),
+  checkpoint_every: num(
+    500,
+    "save last.safetensors every N steps (and every epoch end); null = epoch ends only",
+    {
+      int: true,
+      min: 1,
+      nullable: true,
+    },
+  ),
   log_every: posInt(10, "write a metrics.jsonl record every N steps"),
   amp: bool(false, "recorded only (CLIBD: bf16 autocast); training here is f32"),
   output_dir: path("runs", "folder that holds run folders"),

@@ -147,10 +147,15 @@ function checkField(spec: FieldSpec, v: unknown, path: string, ctx: Ctx): unknow
     }
     return checkSection(spec.fields, v, path + ".", ctx);
   }
-  if (v === undefined) return structuredClone(spec.default);
+  if (v === undefined) {
+    if (spec.kind === "path" && spec.default !== null) return resolveConfigPath(spec.default, Deno.cwd());
+    return structuredClone(spec.default);
+  }
   if (v === null) {
-    if ((spec.kind === "number" || spec.kind === "string" || spec.kind === "path" || spec.kind === "list") &&
-      spec.nullable) return null;
+    if (
+      (spec.kind === "number" || spec.kind === "string" || spec.kind === "path" || spec.kind === "list") &&
+      spec.nullable
+    ) return null;
     issue(ctx, path, `must not be null (expected ${expected(spec)})`);
     return spec.default;
   }
@@ -183,12 +188,20 @@ function checkField(spec: FieldSpec, v: unknown, path: string, ctx: Ctx): unknow
       }
       for (let i = 0; i < v.length; i++) {
         const item = v[i];
-        if (spec.item === "number" ? typeof item !== "number" || !Number.isFinite(item) : typeof item !== "string") {
+        if (
+          spec.item === "number"
+            ? typeof item !== "number" || !Number.isFinite(item)
+            : typeof item !== "string"
+        ) {
           issue(ctx, `${path}[${i}]`, `expected a ${spec.item}, got ${describe(item)}`);
           return spec.default;
         }
         if (spec.values && !spec.values.includes(item as string)) {
-          issue(ctx, `${path}[${i}]`, `must be one of ${spec.values.join(" | ")}, got ${JSON.stringify(item)}`);
+          issue(
+            ctx,
+            `${path}[${i}]`,
+            `must be one of ${spec.values.join(" | ")}, got ${JSON.stringify(item)}`,
+          );
           return spec.default;
         }
       }
@@ -219,15 +232,12 @@ function expected(spec: FieldSpec): string {
 }
 
 /**
- * Resolves a path written in a config: absolute paths stay; relative ones are taken relative to `baseDir`
- * and then written relative to the working directory when inside it (absolute otherwise).
+ * Resolves a path written in a config to an absolute path: relative paths are taken relative to `baseDir`
+ * (the folder of the file that set them, or the working directory). Absolute paths make the resolved config
+ * mean the same thing wherever it is saved and reloaded.
  */
 export function resolveConfigPath(p: string, baseDir: string): string {
-  if (isAbsolute(p)) return p;
-  const abs = resolve(baseDir, p);
-  const cwd = Deno.cwd();
-  if (abs === cwd) return ".";
-  return abs.startsWith(cwd + "/") ? abs.slice(cwd.length + 1) : abs;
+  return isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
 /** Cross-field rules that single fields cannot express; issues blame the field named first. */
@@ -244,15 +254,23 @@ function checkConsistency(c: RunConfig, ctx: Ctx): void {
     if (v.image_size % v.patch_size !== 0) {
       issue(ctx, "image.patch_size", `${v.patch_size} does not divide image.image_size ${v.image_size}`);
     }
-    if (v.hidden % v.heads !== 0) issue(ctx, "image.heads", `${v.heads} does not divide image.hidden ${v.hidden}`);
+    if (v.hidden % v.heads !== 0) {
+      issue(ctx, "image.heads", `${v.heads} does not divide image.hidden ${v.hidden}`);
+    }
     if (c.data.image_resize < c.data.image_crop) {
-      issue(ctx, "data.image_resize", `${c.data.image_resize} is smaller than data.image_crop ${c.data.image_crop}`);
+      issue(
+        ctx,
+        "data.image_resize",
+        `${c.data.image_resize} is smaller than data.image_crop ${c.data.image_crop}`,
+      );
     }
   }
   for (const name of ["dna", "language"] as const) {
     const t = c[name];
     if (!t) continue;
-    if (t.hidden % t.heads !== 0) issue(ctx, `${name}.heads`, `${t.heads} does not divide ${name}.hidden ${t.hidden}`);
+    if (t.hidden % t.heads !== 0) {
+      issue(ctx, `${name}.heads`, `${t.heads} does not divide ${name}.hidden ${t.hidden}`);
+    }
     const seq = name === "dna" ? 1 + Math.floor(c.data.dna_max_len / c.data.dna_k) : c.data.text_max_len;
     if (seq > t.max_positions) {
       issue(ctx, `${name}.max_positions`, `${t.max_positions} is less than the ${seq} tokens per sequence`);
@@ -265,7 +283,9 @@ function checkConsistency(c: RunConfig, ctx: Ctx): void {
   if (c.chunk_size !== null && c.chunk_size > batch) {
     issue(ctx, "chunk_size", `${c.chunk_size} exceeds the contrastive batch ${batch}`);
   }
-  if (c.image?.mean && !c.image.std) issue(ctx, "image.std", "image.mean is set, so image.std must be set too");
+  if (c.image?.mean && !c.image.std) {
+    issue(ctx, "image.std", "image.mean is set, so image.std must be set too");
+  }
   if (c.image?.std?.some((s) => s <= 0)) issue(ctx, "image.std", "every std must be > 0");
 }
 
@@ -311,9 +331,13 @@ export function parseOverrideValue(path: string, text: string): unknown {
   if (!spec) {
     const parent = path.includes(".") ? path.slice(0, path.lastIndexOf(".")) : "";
     const ps = parent ? specAt(parent) : undefined;
-    const known = parent ? (ps?.kind === "section" ? Object.keys(ps.fields) : []) : Object.keys(RUN_CONFIG_SCHEMA);
+    const known = parent
+      ? (ps?.kind === "section" ? Object.keys(ps.fields) : [])
+      : Object.keys(RUN_CONFIG_SCHEMA);
     const last = path.slice(path.lastIndexOf(".") + 1);
-    throw new UserError(`config: ${path}: unknown field${suggestion(last, known)} (in --set ${path}=${text})`);
+    throw new UserError(
+      `config: ${path}: unknown field${suggestion(last, known)} (in --set ${path}=${text})`,
+    );
   }
   const t = text.trim();
   const nullable = spec.kind === "section" ? spec.optional : "nullable" in spec && spec.nullable;

@@ -69,7 +69,7 @@ export function linearForward(be: Backend, x: Tensor, p: LinearParams): Tensor {
  * Backward of {@link linearForward}. Accumulates dW += dy^T x, db += sum_rows dy,
  * dA += s (dy B)^T x, dB += s dy^T (x A^T) into the tensors present in `grads`, and returns
  * dx = dy W + s (dy B) A when `needDx` (else null). A frozen base (no grads.weight) runs no
- * weight-gradient kernel.
+ * weight-gradient kernel. LoRA gradient tensors are left untouched on a layer without LoRA.
  */
 export function linearBackward(
   be: Backend,

@@ -5,8 +5,9 @@
  * reference accumulates in f64.
  *
  * GPU: kernels/matmul_vec4.wgsl when both operands' contiguous dimensions are multiples of 4
- * (the transformer shapes), kernels/matmul_scalar.wgsl otherwise. Both compute a 4x4 block of C
- * per thread; the workgroup shape is chosen per adapter (see {@link matmulTuning}).
+ * (the transformer shapes), kernels/matmul_scalar.wgsl otherwise. They compute an 8x8 (vec4) or
+ * 4x4 (scalar) block of C per thread; the workgroup shape is chosen per adapter (see
+ * {@link matmulTuning}).
  * @module
  */
 import { type Backend, type CpuArray, numel, type Tensor } from "../tensor.ts";
@@ -29,7 +30,7 @@ export interface MatmulOptions {
 /** Options of {@link matmulAccumulate}: no bias (C += alpha op(A) op(B)). */
 export type MatmulAccumulateOptions = Omit<MatmulOptions, "bias">;
 
-/** Workgroup shape (threads) of the matmul kernels; each thread computes 4x4 outputs. */
+/** Workgroup shape (threads) of the matmul kernels; each thread computes an 8x8 or 4x4 block. */
 export interface MatmulTiles {
   /** Threads along N. */
   wgX: number;
@@ -38,13 +39,15 @@ export interface MatmulTiles {
 }
 
 /**
- * Workgroup shapes per adapter kind. Software adapters run a workgroup as a loop over SIMD
- * lanes on one CPU thread, so a small group that keeps its B columns hot in cache wins; real
- * GPUs want larger groups for occupancy. Mutable so benchmarks can sweep it.
+ * Workgroup shapes per adapter kind, mutable so benchmarks can sweep them. On lavapipe the
+ * shape made no measurable difference (8x8 to 32x32 threads all within noise at 1024^3 and on
+ * 197-row products), so the software default is the smallest, which idles the fewest lanes on
+ * small products. Hardware GPUs want more threads per group and more groups than 8x8-per-thread
+ * blocks give for 197-row products; 8x8 threads is an untuned middle ground.
  */
 export const matmulTuning: { software: MatmulTiles; hardware: MatmulTiles } = {
   software: { wgX: 8, wgY: 8 },
-  hardware: { wgX: 16, wgY: 16 },
+  hardware: { wgX: 8, wgY: 8 },
 };
 
 /** The resolved problem: batch x [M, K] x [K, N]. */
@@ -114,34 +117,55 @@ function cpuMatmul(
   mode: "store" | "add",
 ): void {
   const { batch, M, N, K, transA, transB } = pl;
-  const row = new Float64Array(N);
+  // Element (i, k) of op(A) is a[aB + i * sam + k * sak].
+  const sam = transA ? 1 : K, sak = transA ? M : 1;
+  // Four rows of C at a time, so each pass over B serves four rows (4x less memory traffic).
+  const acc = [new Float64Array(N), new Float64Array(N), new Float64Array(N), new Float64Array(N)];
   for (let bt = 0; bt < batch; bt++) {
     const aB = bt * M * K, bB = bt * K * N, cB = bt * M * N;
-    for (let i = 0; i < M; i++) {
+    for (let i0 = 0; i0 < M; i0 += 4) {
+      // Rows past M repeat row M-1 and are not written.
+      const [a0, a1, a2, a3] = [0, 1, 2, 3].map((d) => aB + Math.min(i0 + d, M - 1) * sam);
+      const [r0, r1, r2, r3] = acc;
       if (!transB) {
-        // i-k-j order: both B and the row accumulator are walked contiguously.
-        row.fill(0);
+        // i-k-j order: B rows and the accumulators are walked contiguously.
+        for (const r of acc) r.fill(0);
         for (let k = 0; k < K; k++) {
-          const aik = transA ? a[aB + k * M + i] : a[aB + i * K + k];
+          const ka = k * sak;
+          const v0 = a[a0 + ka], v1 = a[a1 + ka], v2 = a[a2 + ka], v3 = a[a3 + ka];
           const off = bB + k * N;
-          for (let j = 0; j < N; j++) row[j] += aik * b[off + j];
+          for (let j = 0; j < N; j++) {
+            const bv = b[off + j];
+            r0[j] += v0 * bv;
+            r1[j] += v1 * bv;
+            r2[j] += v2 * bv;
+            r3[j] += v3 * bv;
+          }
         }
       } else {
+        // Dot products of op(A) rows with B rows, which are contiguous along k.
         for (let j = 0; j < N; j++) {
           const off = bB + j * K;
-          let s = 0;
-          if (transA) { for (let k = 0; k < K; k++) s += a[aB + k * M + i] * b[off + k]; }
-          else {
-            const ao = aB + i * K;
-            for (let k = 0; k < K; k++) s += a[ao + k] * b[off + k];
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (let k = 0; k < K; k++) {
+            const bv = b[off + k], ka = k * sak;
+            s0 += a[a0 + ka] * bv;
+            s1 += a[a1 + ka] * bv;
+            s2 += a[a2 + ka] * bv;
+            s3 += a[a3 + ka] * bv;
           }
-          row[j] = s;
+          r0[j] = s0;
+          r1[j] = s1;
+          r2[j] = s2;
+          r3[j] = s3;
         }
       }
-      const o = cB + i * N;
-      for (let j = 0; j < N; j++) {
-        const v = alpha * row[j] + (bias ? bias[j] : 0);
-        out[o + j] = mode === "add" ? out[o + j] + v : v;
+      for (let d = 0; d < 4 && i0 + d < M; d++) {
+        const row = acc[d], o = cB + (i0 + d) * N;
+        for (let j = 0; j < N; j++) {
+          const v = alpha * row[j] + (bias ? bias[j] : 0);
+          out[o + j] = mode === "add" ? out[o + j] + v : v;
+        }
       }
     }
   }
@@ -167,6 +191,8 @@ function gpuMatmul(
   const lda = transA ? M : K, ldb = transB ? K : N;
   const vec = lda % 4 === 0 && ldb % 4 === 0;
   const w = vec ? 4 : 1;
+  // Outputs per thread along each axis: 8x8 in the vec4 kernel, 4x4 in the scalar fallback.
+  const block = vec ? 8 : 4;
   const tiles = be.isSoftware ? matmulTuning.software : matmulTuning.hardware;
   const params = packParams(
     {
@@ -200,7 +226,7 @@ function gpuMatmul(
     params,
     // Without a bias, A's (read-only) buffer fills the bias slot: every binding must be bound.
     [a, b, bias ?? a, ...outs],
-    [Math.ceil(N / (4 * tiles.wgX)), Math.ceil(M / (4 * tiles.wgY)), batch],
+    [Math.ceil(N / (block * tiles.wgX)), Math.ceil(M / (block * tiles.wgY)), batch],
   );
 }
 

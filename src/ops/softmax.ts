@@ -20,11 +20,12 @@ export interface RowLaunch {
 
 /**
  * Picks the launch for `rows` rows of `cols` elements. The workgroup is no wider than the row (rounded
- * up to a power of two) so short rows do not idle most lanes; software adapters get narrower groups
- * because their barriers are expensive and every lane is executed in a loop anyway.
+ * up to a power of two) so short rows do not idle most lanes. On software adapters 8 threads (one
+ * AVX2 vector) per row measured fastest: LayerNorm on 3152x768 under lavapipe took 23 ms with 8,
+ * 41 ms with 64 and 86 ms with 1, since each barrier step costs a pass over the whole group.
  */
 export function rowLaunch(be: GpuBackend, rows: number, cols: number): RowLaunch {
-  const cap = be.isSoftware ? 64 : 128;
+  const cap = be.isSoftware ? 8 : 128;
   let wg = 1;
   while (wg < cols && wg < cap) wg *= 2;
   const gx = Math.min(Math.max(rows, 1), MAX_GROUPS);
