@@ -20,7 +20,7 @@ import type { ClibdModel } from "../models/clibd.ts";
 import { clipLoss } from "../ops/loss.ts";
 import { axpy } from "../ops/elementwise.ts";
 import { sliceRows, writeRows } from "../ops/rows.ts";
-import type { TowerActivations } from "../models/tower.ts";
+import type { Tower, TowerActivations } from "../models/tower.ts";
 
 /** A batch of model inputs already on the backend (rows = samples). */
 export interface StepInputs {
@@ -48,13 +48,8 @@ export interface StepResult {
 }
 
 type Modality = "image" | "dna" | "text";
-
-// deno-lint-ignore no-explicit-any
-type AnyTower = {
-  forward(i: any, o?: { train?: boolean }): { emb: Tensor; act: TowerActivations | null };
-  backward(a: any, d: Tensor): void;
-  embed(i: any): Tensor;
-};
+/** Every tower seen through its common interface; inputs are built per modality by towerInputs. */
+type AnyTower = Tower<unknown, TowerActivations>;
 
 function towerInputs(
   inp: StepInputs,
