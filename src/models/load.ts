@@ -31,8 +31,10 @@ const TOWER_PREFIX = { image: "image_encoder.", dna: "dna_encoder.", text: "lang
 
 async function canonical(path: string, fallback: SourceLayout): Promise<StateDict> {
   const c = await loadCheckpoint(path, { float32: true });
-  const layout = detectLayout(c.stateDict.keys()) ?? fallback;
-  return toCanonical(c.stateDict, layout).stateDict;
+  // A training checkpoint (last.safetensors) also holds AdamW moments under `optim.`.
+  const sd: StateDict = new Map([...c.stateDict].filter(([k]) => !k.startsWith("optim.")));
+  const layout = detectLayout(sd.keys()) ?? fallback;
+  return toCanonical(sd, layout).stateDict;
 }
 
 /** Creates the model and loads the given weights; errors name the file and the key. */
