@@ -20,16 +20,25 @@ import { runMain, UserError } from "../src/util/errors.ts";
 import { CpuBackend } from "../src/cpu_backend.ts";
 import { GpuBackend } from "../src/gpu/gpu_backend.ts";
 import type { Backend } from "../src/tensor.ts";
+import { resolveConfig } from "../src/config/load.ts";
+import { modelConfigFrom } from "../src/config/derived.ts";
+import { loadClibdModel } from "../src/models/load.ts";
+import { evaluateSplits } from "../src/train/validate.ts";
+import { writeExtractedFeatures } from "../src/eval/embeddings_file.ts";
+import { findLatestRun } from "../src/train/checkpoint.ts";
+import { DEMO_HDF5, ensureDemo } from "../src/data/demo.ts";
 
 const USAGE = `usage:
   deno task eval --embeddings <extracted_feature_from_{test,val}_split.hdf5> [--out DIR] [--k 1,3,5] [--cpu]
-  deno task eval --config <yaml> [--checkpoint FILE] [--data HDF5] [--on test|val] [--out DIR] [--cpu]`;
+  deno task eval --config <yaml> [--checkpoint FILE] [--data HDF5] [--on test|val] [--set k=v] [--out DIR] [--cpu]
+  deno task eval            (the demo config with the newest demo run's best checkpoint)`;
 
-async function main(): Promise<void> {
+/** Entry point (exported for tests). */
+export async function main(argv: string[]): Promise<void> {
   let args;
   try {
     args = parseArgs({
-      args: Deno.args,
+      args: argv,
       options: {
         embeddings: { type: "string" },
         config: { type: "string" },
@@ -92,7 +101,58 @@ async function main(): Promise<void> {
     console.error(`[eval] wrote ${Object.values(paths).join(", ")}`);
     return;
   }
-  throw new UserError(`give --embeddings <file> or --config <yaml>\n${USAGE}`);
+  // From a model: config (default: the demo config) + checkpoint (none: the no-alignment baseline).
+  const sets = [...(args.set ?? [])];
+  if (args.data) sets.push(`data.path=${args.data}`);
+  const { config: cfg } = await resolveConfig(args.config ?? null, sets);
+  if (cfg.data.path === DEMO_HDF5) await ensureDemo();
+  const on = args.on === "val" ? "val" : args.on === "test" ? "test" : null;
+  if (!on) throw new UserError(`--on must be "test" or "val", got "${args.on}"`);
+  let checkpoint = args.checkpoint;
+  if (!checkpoint && !args.config) {
+    // `deno task eval` alone: the newest demo run's best checkpoint, if there is one.
+    const dir = await findLatestRun(join(cfg.output_dir, cfg.name), "best.safetensors");
+    if (dir) checkpoint = join(dir, "best.safetensors");
+  }
+  if (!checkpoint && cfg.load_ckpt && cfg.ckpt_path) checkpoint = cfg.ckpt_path;
+  const out = args.out ??
+    join(cfg.output_dir, `eval-${cfg.name}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  console.error(
+    `[eval] model ${cfg.name}, weights: ${checkpoint ?? "none (no-alignment baseline: random heads)"}`,
+  );
+  const model = await loadClibdModel(be, modelConfigFrom(cfg), {
+    checkpoint,
+    seed: cfg.seed,
+    towers: checkpoint ? undefined : {
+      image: cfg.image?.checkpoint ?? undefined,
+      dna: cfg.dna?.checkpoint ?? undefined,
+      text: cfg.language?.checkpoint ?? undefined,
+    },
+  });
+  try {
+    const res = await evaluateSplits(model, cfg, on, console.error, async (s) => {
+      await writeExtractedFeatures(out, on, s);
+    });
+    const { markdown, paths } = await writeEvalOutputs(out, on, res, {
+      title: `${cfg.name} on ${on} (${checkpoint ?? "no alignment"})`,
+      kList,
+      learningStrategy: cfg.disable_lora ? "FineTuning" : "LoRA",
+      alignment: checkpoint
+        ? ["I", cfg.dna ? "D" : "", cfg.language ? "T" : ""].filter(Boolean).join(",")
+        : "None",
+      dnaEncoder: cfg.dna ? "BarcodeBERT" : "None",
+      imageEncoder: cfg.image ? "ViT" : "None",
+      languageEncoder: cfg.language ? "BERT" : "None",
+      epochs: cfg.epochs,
+      outputDim: cfg.output_dim,
+    });
+    console.log(markdown);
+    console.error(
+      `[eval] wrote ${Object.values(paths).join(", ")} and extracted_feature_from_${on}_split.hdf5`,
+    );
+  } finally {
+    model.release();
+  }
 }
 
-if (import.meta.main) await runMain("eval", main);
+if (import.meta.main) await runMain("eval", () => main(Deno.args));

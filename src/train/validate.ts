@@ -7,7 +7,13 @@
 import type { ClibdModel } from "../models/clibd.ts";
 import type { RunConfig } from "../config/schema.ts";
 import { extractSplit } from "../eval/extract.ts";
-import { addDerivedFeatures, type EvalResult, evaluateRetrieval, overallTop1 } from "../eval/protocol.ts";
+import {
+  addDerivedFeatures,
+  type EvalResult,
+  evaluateRetrieval,
+  type FeatureSplit,
+  overallTop1,
+} from "../eval/protocol.ts";
 import { makeSearch } from "../eval/search.ts";
 import { headlineCells } from "../eval/report.ts";
 import { Progress } from "./progress.ts";
@@ -21,12 +27,16 @@ export interface ValidationResult {
   result: EvalResult;
 }
 
-/** Embeds the query and key splits named in `which` and evaluates retrieval. */
+/**
+ * Embeds the query and key splits named in `which` and evaluates retrieval;
+ * `onEmbedded` receives the embeddings (e.g. to save them in CLIBD's layout).
+ */
 export async function evaluateSplits(
   model: ClibdModel,
   cfg: RunConfig,
   which: "val" | "test",
   log: (m: string) => void,
+  onEmbedded?: (splits: { seen: FeatureSplit; unseen: FeatureSplit; keys: FeatureSplit }) => Promise<void>,
 ): Promise<EvalResult> {
   const queries = which === "val" ? cfg.data.val_query_splits : cfg.data.test_query_splits;
   if (queries.length !== 2) {
@@ -58,6 +68,7 @@ export async function evaluateSplits(
   log(
     `[eval] ${seen.labels.length} seen / ${unseen.labels.length} unseen queries, ${keys.labels.length} keys`,
   );
+  await onEmbedded?.({ seen, unseen, keys });
   return await evaluateRetrieval(seen, unseen, keys, { search: makeSearch(model.be) });
 }
 
