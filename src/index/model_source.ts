@@ -69,8 +69,24 @@ export async function resolveModelSpec(checkpoint: string, configPath?: string):
   }
   const ck = await loadCheckpoint(checkpoint);
   let stored = checkpointConfig(ck);
+  // Our training runs store { run: <resolved run config>, model: <ClibdConfig>, ... }: the run
+  // config's data section gives the exact preprocessing the model was trained with.
+  const run = (stored as { run?: { data?: RunConfig["data"] } } | undefined)?.run?.data;
   if (stored && typeof stored === "object" && "model" in stored && looksLikeClibdConfig(stored.model)) {
     stored = stored.model;
+    if (run && looksLikeClibdConfig(stored)) {
+      validateConfig(stored);
+      return {
+        config: stored,
+        preprocess: {
+          imageResize: run.image_resize,
+          imageCrop: run.image_crop,
+          dnaK: run.dna_k,
+          dnaMaxLen: run.dna_max_len,
+        },
+        source: "checkpoint metadata (training run)",
+      };
+    }
   }
   if (looksLikeClibdConfig(stored)) {
     validateConfig(stored);

@@ -74,6 +74,15 @@ export function checkBarcode(raw: string, pre: Pick<Preprocess, "dnaK" | "dnaMax
   if (ids.subarray(1).every((t) => t === DNA_UNK)) {
     throw new Error(`no readable ${pre.dnaK}-mer (every k-mer has N, a gap or an ambiguity code)`);
   }
+  // The rest is padded with N (<UNK>): a short fragment is mostly padding and its embedding is
+  // dominated by it, so its neighbours say little (COI-5P barcodes are ~658 nt).
+  const readable = ids.subarray(1).filter((t) => t !== DNA_UNK).length, total = ids.length - 1;
+  if (readable < total / 2) {
+    warnings.push(
+      `only ${readable} of ${total} ${pre.dnaK}-mers are readable (short fragment or many N/gaps): ` +
+        `the match is unreliable`,
+    );
+  }
   return { sequence: seq, warnings };
 }
 
