@@ -27,10 +27,12 @@ export class CpuBackend implements Backend {
   /** Storage precision of f32 tensors. */
   readonly precision: 32 | 64;
   private tracker = new TidyTracker();
+  /** Creates a CPU backend; `opts.precision` 64 stores f32 tensors as Float64Array. */
   constructor(opts: CpuBackendOptions = {}) {
     this.precision = opts.precision ?? 32;
     this.name = `cpu (TypeScript reference, f${this.precision})`;
   }
+  /** A zero-filled array of `n` elements for `dtype` (f32 as Float32Array or Float64Array by precision). */
   private alloc(n: number, dtype: DType): CpuArray {
     if (dtype === "i32") return new Int32Array(n);
     if (dtype === "u32") return new Uint32Array(n);
@@ -51,6 +53,7 @@ export class CpuBackend implements Backend {
   empty(shape: readonly number[], dtype: DType = "f32"): Tensor {
     return this.zeros(shape, dtype);
   }
+  /** Wraps an array as a tensor of this backend, tracked by the current `tidy` scope. */
   private wrap(arr: CpuArray, shape: readonly number[], dtype: DType): Tensor {
     const t = new Tensor([...shape], dtype, arr, this);
     this.tracker.track(t);

@@ -25,6 +25,7 @@ export class Tensor {
   readonly id: number = nextTensorId++;
   /** Set once the tensor is released back to its backend's pool. */
   released = false;
+  /** Wraps backend storage; backends create tensors, user code calls `backend.tensor(...)`. */
   constructor(
     /** Dimensions, outermost first (row-major). */
     readonly shape: readonly number[],

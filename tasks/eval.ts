@@ -16,6 +16,7 @@ import { readExtractedFeatures } from "../src/eval/embeddings_file.ts";
 import { evaluateRetrieval } from "../src/eval/protocol.ts";
 import { makeSearch } from "../src/eval/search.ts";
 import { writeEvalOutputs } from "../src/eval/outputs.ts";
+import { csvMetaFor } from "../src/eval/run_meta.ts";
 import { runMain, UserError } from "../src/util/errors.ts";
 import { CpuBackend } from "../src/cpu_backend.ts";
 import { GpuBackend } from "../src/gpu/gpu_backend.ts";
@@ -136,15 +137,7 @@ export async function main(argv: string[]): Promise<void> {
     const { markdown, paths } = await writeEvalOutputs(out, on, res, {
       title: `${cfg.name} on ${on} (${checkpoint ?? "no alignment"})`,
       kList,
-      learningStrategy: cfg.disable_lora ? "FineTuning" : "LoRA",
-      alignment: checkpoint
-        ? ["I", cfg.dna ? "D" : "", cfg.language ? "T" : ""].filter(Boolean).join(",")
-        : "None",
-      dnaEncoder: cfg.dna ? "BarcodeBERT" : "None",
-      imageEncoder: cfg.image ? "ViT" : "None",
-      languageEncoder: cfg.language ? "BERT" : "None",
-      epochs: cfg.epochs,
-      outputDim: cfg.output_dim,
+      ...csvMetaFor(cfg, checkpoint !== undefined),
     });
     console.log(markdown);
     console.error(

@@ -43,6 +43,13 @@ try {
       })`,
     );
   }
+  if (res.droppedBadImage.length) {
+    console.log(
+      `dropped ${res.droppedBadImage.length} record(s) whose image is not a complete JPEG (e.g. ${
+        res.droppedBadImage.slice(0, 5).join("; ")
+      })`,
+    );
+  }
   console.log(splitSummary(res.assignment, res.records.map((r) => r.taxonomy.species)));
 } catch (e) {
   console.error(`make-hdf5: ${(e as Error).message}`);

@@ -19,6 +19,7 @@ import { train } from "../src/train/trainer.ts";
 import { evaluateSplits } from "../src/train/validate.ts";
 import { loadClibdModel } from "../src/models/load.ts";
 import { writeEvalOutputs } from "../src/eval/outputs.ts";
+import { csvMetaFor } from "../src/eval/run_meta.ts";
 import { DEMO_HDF5, ensureDemo } from "../src/data/demo.ts";
 import { CpuBackend } from "../src/cpu_backend.ts";
 import { GpuBackend } from "../src/gpu/gpu_backend.ts";
@@ -41,15 +42,7 @@ async function evaluateInto(
     const res = await evaluateSplits(model, cfg, "test", console.error);
     const { markdown } = await writeEvalOutputs(dir, "test", res, {
       title,
-      learningStrategy: cfg.disable_lora ? "FineTuning" : "LoRA",
-      alignment: checkpoint
-        ? ["I", cfg.dna ? "D" : "", cfg.language ? "T" : ""].filter(Boolean).join(",")
-        : "None",
-      dnaEncoder: cfg.dna ? "BarcodeBERT" : "None",
-      imageEncoder: cfg.image ? "ViT" : "None",
-      languageEncoder: cfg.language ? "BERT" : "None",
-      epochs: cfg.epochs,
-      outputDim: cfg.output_dim,
+      ...csvMetaFor(cfg, checkpoint !== undefined),
     });
     return markdown;
   } finally {

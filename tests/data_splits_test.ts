@@ -95,3 +95,14 @@ Deno.test("builder: TSV -> HDF5 with the spec 5.1 layout", async () => {
   assertEquals(ids, res.assignment[g].map((i) => res.records[i].processid));
   f.close();
 });
+
+Deno.test("jpegProblem: complete JPEGs pass; PNG, garbage and truncated files are named", async () => {
+  const { jpegProblem } = await import("../src/data/builder.ts");
+  const jpeg = await Deno.readFile(new URL("../data/images/bioscan1m/BIOUG68001-C12.jpg", import.meta.url));
+  if (jpegProblem(jpeg) !== null) throw new Error("a real BIOSCAN JPEG was rejected");
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  if (!jpegProblem(png)?.includes("no SOI")) throw new Error("PNG not rejected");
+  if (!jpegProblem(jpeg.subarray(0, jpeg.length - 500))?.includes("truncated")) {
+    throw new Error("truncated JPEG not rejected");
+  }
+});

@@ -8,9 +8,9 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { UserError } from "../util/errors.ts";
+import { bundledLocation, isRemote, readTextLocation } from "../util/location.ts";
 import type { RunConfig } from "./schema.ts";
 import {
   isPlainObject,
@@ -21,8 +21,11 @@ import {
   type ValueOrigin,
 } from "./validate.ts";
 
-/** The default config: the tiny image + DNA + text demo model (configs/demo_tiny.yaml). */
-export const DEFAULT_CONFIG_PATH: string = fileURLToPath(
+/**
+ * The default config: the tiny image + DNA + text demo model (configs/demo_tiny.yaml); a file path in a
+ * local checkout, the http(s) URL when the library was imported from one (config files may be URLs).
+ */
+export const DEFAULT_CONFIG_PATH: string = bundledLocation(
   new URL("../../configs/demo_tiny.yaml", import.meta.url),
 );
 
@@ -38,7 +41,9 @@ export interface ConfigSources {
 
 /** A validated config and its provenance. */
 export interface ResolvedConfig {
+  /** The validated config, every default filled in. */
   config: RunConfig;
+  /** Which file or override set each value. */
   sources: ConfigSources;
 }
 
@@ -85,7 +90,7 @@ function mergeInto(
 async function readYamlFile(file: string, from: string | null): Promise<Tree> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    text = await readTextLocation(file);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new UserError(`config file not found: ${file}${from ? ` (extended from ${from})` : ""}`);
@@ -110,7 +115,8 @@ async function loadTree(
   files: string[],
   stack: string[] = [],
 ): Promise<Tree> {
-  const abs = resolve(file);
+  const remote = isRemote(file);
+  const abs = remote ? file : resolve(file);
   if (stack.includes(abs)) {
     throw new UserError(`config: extends cycle: ${[...stack, abs].join(" -> ")}`);
   }
@@ -121,11 +127,13 @@ async function loadTree(
     if (typeof ext !== "string" || ext === "") {
       throw new UserError(`config: extends: expected a path string, got ${JSON.stringify(ext)} (in ${file})`);
     }
-    tree = await loadTree(resolve(dirname(abs), ext), origins, files, [...stack, abs]);
+    const parent = remote ? new URL(ext, abs).href : resolve(dirname(abs), ext);
+    tree = await loadTree(parent, origins, files, [...stack, abs]);
   }
   const { extends: _drop, ...own } = doc;
   files.push(file);
-  mergeInto(tree, own, "", { label: file, baseDir: dirname(abs) }, origins);
+  const baseDir = remote ? new URL(".", abs).href : dirname(abs);
+  mergeInto(tree, own, "", { label: file, baseDir }, origins);
   return tree;
 }
 

@@ -25,26 +25,41 @@ export interface TowerCommon {
 
 /** Image tower (timm ViT, spec 1.2). */
 export interface ImageTowerConfig extends TowerCommon {
+  /** Input side in pixels (square images). */
   image_size: number;
+  /** Patch side in pixels (ViT patch embedding). */
   patch_size: number;
+  /** Transformer width. */
   hidden: number;
+  /** Attention heads. */
   heads: number;
+  /** Transformer blocks. */
   layers: number;
+  /** MLP hidden width. */
   mlp: number;
+  /** LayerNorm epsilon. */
   ln_eps: number;
   /** Per-channel normalisation applied after [0,1] scaling; null = none (CLIBD, spec 10.1). */
   mean: number[] | null;
+  /** Per-channel standard deviation applied with `mean`; null = none. */
   std: number[] | null;
 }
 
 /** A BERT backbone's sizes (DNA and text towers). */
 export interface BertTowerConfig extends TowerCommon {
+  /** Transformer width. */
   hidden: number;
+  /** Attention heads. */
   heads: number;
+  /** Transformer layers. */
   layers: number;
+  /** Feed-forward hidden width. */
   intermediate: number;
+  /** Maximum sequence length (position embeddings). */
   max_positions: number;
+  /** Token-type (segment) vocabulary size. */
   type_vocab_size: number;
+  /** LayerNorm epsilon. */
   ln_eps: number;
   /** Dropout probability. CLIBD trains with HF's 0.1; only 0 is implemented here. */
   dropout: number;
@@ -55,6 +70,7 @@ export type DnaTowerConfig = BertTowerConfig;
 
 /** Text tower (BERT-small). Sequence length is `data.text_max_len`. */
 export interface LanguageTowerConfig extends BertTowerConfig {
+  /** WordPiece vocabulary size (bert-base-uncased: 30,522). */
   vocab_size: number;
 }
 
@@ -70,16 +86,23 @@ export interface LrConfig {
 
 /** AdamW hyper-parameters (CLIBD: PyTorch defaults). */
 export interface OptimizerConfig {
+  /** Decoupled weight decay. */
   weight_decay: number;
+  /** First-moment decay (Adam beta1). */
   beta1: number;
+  /** Second-moment decay (Adam beta2). */
   beta2: number;
+  /** Denominator epsilon. */
   eps: number;
 }
 
 /** LoRA settings (spec 2). */
 export interface LoraConfig {
+  /** LoRA rank. */
   r: number;
+  /** LoRA scaling numerator (the update is scaled by alpha / r). */
   alpha: number;
+  /** Attention projections that get LoRA. */
   targets: ("query" | "value")[];
 }
 
@@ -87,15 +110,23 @@ export interface LoraConfig {
 export interface DataConfig {
   /** HDF5 file in CLIBD's layout (spec 5.1). */
   path: string;
+  /** Split the model trains on (CLIBD: no_split_and_seen_train). */
   train_split: string;
+  /** Query splits of validation (seen and unseen species). */
   val_query_splits: string[];
+  /** Query splits of the test evaluation. */
   test_query_splits: string[];
+  /** Split the queries are matched against (CLIBD: all_keys). */
   key_split: string;
   /** Shorter side after resize, then square crop (CLIBD: 256 / 224). */
   image_resize: number;
+  /** Square crop side in pixels (the image tower's input size). */
   image_crop: number;
+  /** DNA k-mer length. */
   dna_k: number;
+  /** Barcode length in nucleotides after padding/truncation with N. */
   dna_max_len: number;
+  /** Text tokens per taxonomy string. */
   text_max_len: number;
   /** Image decode workers; null = automatic. */
   workers: number | null;
@@ -105,34 +136,63 @@ export interface DataConfig {
 
 /** A fully resolved, validated run configuration. */
 export interface RunConfig {
+  /** Run name (names the run folder). */
   name: string;
+  /** Dataset kind: `demo` or a BIOSCAN dataset in CLIBD's HDF5 layout. */
   dataset: string;
+  /** Width of the shared embedding space. */
   output_dim: number;
+  /** Image tower; null = no image tower. */
   image: ImageTowerConfig | null;
+  /** DNA tower; null = no DNA tower. */
   dna: DnaTowerConfig | null;
+  /** Text tower; null = no text tower. */
   language: LanguageTowerConfig | null;
+  /** Batch size per (simulated) process. */
   batch_size: number;
+  /** Number of processes CLIBD's recipe assumes (scales the LR and the contrastive batch). */
   world_size_equivalent: number;
+  /** Samples per contrastive loss computation; null = the whole batch. */
   contrastive_batch: number | null;
+  /** Samples per forward/backward chunk (gradient accumulation); null = the whole batch in one pass. */
   chunk_size: number | null;
+  /** Scale the learning rates with the global batch size (CLIBD's `lr * batch / 500`-style rule). */
   scale_lr: boolean;
+  /** Training epochs. */
   epochs: number;
+  /** Learning-rate schedule. */
   lr_scheduler: LrSchedulerName;
+  /** Learning rates of the schedule. */
   lr_config: LrConfig;
+  /** AdamW hyper-parameters. */
   optimizer: OptimizerConfig;
+  /** Train without LoRA (full fine-tuning of the trained parts). */
   disable_lora: boolean;
+  /** LoRA settings (used when `disable_lora` is false). */
   lora: LoraConfig;
+  /** Keep the temperature (logit scale) fixed instead of learning it. */
   fix_temperature: boolean;
+  /** Validation is skipped up to and including this epoch (-1 = validate from the first). */
   eval_skip_epoch: number;
+  /** Validate every this many epochs. */
   evaluation_period: number;
+  /** Seed of initialisation, shuffling and sampling. */
   seed: number;
+  /** Load `ckpt_path` before training. */
   load_ckpt: boolean;
+  /** Checkpoint to load when `load_ckpt` is true. */
   ckpt_path: string | null;
+  /** Order of the training records. */
   shuffle: ShuffleMode;
+  /** Write `last.safetensors` every this many steps; null = only at epoch ends. */
   checkpoint_every: number | null;
+  /** Log the loss every this many steps. */
   log_every: number;
+  /** Mixed precision (CLIBD's AMP flag). */
   amp: boolean;
+  /** Folder under which run folders are created. */
   output_dir: string;
+  /** Dataset and preprocessing. */
   data: DataConfig;
 }
 

@@ -7,6 +7,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { UserError } from "../util/errors.ts";
+import { isRemote } from "../util/location.ts";
 import type { FieldSpec, RunConfig } from "./schema.ts";
 import { RUN_CONFIG_SCHEMA } from "./schema.ts";
 
@@ -234,10 +235,12 @@ function expected(spec: FieldSpec): string {
 /**
  * Resolves a path written in a config to an absolute path: relative paths are taken relative to `baseDir`
  * (the folder of the file that set them, or the working directory). Absolute paths make the resolved config
- * mean the same thing wherever it is saved and reloaded.
+ * mean the same thing wherever it is saved and reloaded. A config read from an http(s) URL resolves
+ * relative paths against that URL.
  */
 export function resolveConfigPath(p: string, baseDir: string): string {
-  return isAbsolute(p) ? p : resolve(baseDir, p);
+  if (isAbsolute(p)) return p;
+  return isRemote(baseDir) ? new URL(p, baseDir).href : resolve(baseDir, p);
 }
 
 /** Cross-field rules that single fields cannot express; issues blame the field named first. */

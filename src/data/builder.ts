@@ -118,6 +118,22 @@ export interface BuildOptions extends SplitOptions {
   text?: TextTokenizer;
   /** Progress lines (default none). */
   log?: (line: string) => void;
+  /**
+   * Check every image before writing (default true): a file that is not a complete JPEG
+   * (no SOI marker at the start or no EOI marker at the end, e.g. a PNG or a cut-off
+   * download) is dropped and named instead of being stored as an unreadable row.
+   */
+  validateImages?: boolean;
+}
+
+/** Why a JPEG is unusable, or null when it starts with SOI and ends with EOI. */
+export function jpegProblem(b: Uint8Array): string | null {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8 || b[2] !== 0xff) return "not a JPEG (no SOI marker)";
+  // Some encoders pad after EOI; look for it in the last few bytes.
+  for (let i = b.length - 2; i >= Math.max(2, b.length - 64); i--) {
+    if (b[i] === 0xff && b[i + 1] === 0xd9) return null;
+  }
+  return "truncated JPEG (no EOI marker)";
 }
 
 /** What was built. */
@@ -127,6 +143,8 @@ export interface BuildResult {
   records: SourceRecord[];
   /** Records dropped because their image was missing. */
   droppedNoImage: string[];
+  /** Records dropped because their image is not a complete JPEG: "processid: reason". */
+  droppedBadImage: string[];
   imageWidth: number;
 }
 
@@ -139,13 +157,22 @@ export async function buildHdf5(
 ): Promise<BuildResult> {
   const sizes = await Promise.all(all.map((r) => images.size(r)));
   const records: SourceRecord[] = [], lens: number[] = [], droppedNoImage: string[] = [];
-  all.forEach((r, i) => {
-    if (sizes[i] == null || sizes[i] === 0) droppedNoImage.push(r.processid);
-    else {
-      records.push(r);
-      lens.push(sizes[i]!);
+  const droppedBadImage: string[] = [];
+  for (const [i, r] of all.entries()) {
+    if (sizes[i] == null || sizes[i] === 0) {
+      droppedNoImage.push(r.processid);
+      continue;
     }
-  });
+    if (opts.validateImages ?? true) {
+      const problem = jpegProblem(await images.read(r));
+      if (problem) {
+        droppedBadImage.push(`${r.processid}: ${problem}`);
+        continue;
+      }
+    }
+    records.push(r);
+    lens.push(sizes[i]!);
+  }
   const assignment = assignSplits(records.map((r) => r.taxonomy.species), opts);
   const width = Math.max(1, ...lens);
   const text = opts.text ?? await TextTokenizer.fromVocabFile();
@@ -164,7 +191,7 @@ export async function buildHdf5(
     w.abort();
     throw e;
   }
-  return { assignment, records, droppedNoImage, imageWidth: width };
+  return { assignment, records, droppedNoImage, droppedBadImage, imageWidth: width };
 }
 
 async function writeSplit(

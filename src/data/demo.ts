@@ -6,7 +6,7 @@
  * built deterministically from a seed on first use (about 20 s).
  * @module
  */
-import { fileURLToPath } from "node:url";
+import { bundledLocation } from "../util/location.ts";
 import { buildHdf5, type ImageSource, parseMetadataTsv, type SourceRecord } from "./builder.ts";
 import { splitSummary } from "./splits.ts";
 import { renderSpecimen } from "./image/render.ts";
@@ -14,7 +14,7 @@ import { encodeJpeg } from "./image/encode.ts";
 import { mixSeed } from "./loader.ts";
 
 /** Folder of the demo data. */
-export const DEMO_DIR: string = fileURLToPath(new URL("../../data/demo/", import.meta.url));
+export const DEMO_DIR: string = bundledLocation(new URL("../../data/demo/", import.meta.url));
 /** Default path of the demo HDF5. */
 export const DEMO_HDF5: string = `${DEMO_DIR}demo.hdf5`;
 

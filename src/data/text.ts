@@ -8,12 +8,15 @@
  * @module
  */
 import { Tokenizer } from "@huggingface/tokenizers";
-import { fileURLToPath } from "node:url";
+import { bundledLocation, readTextLocation } from "../util/location.ts";
 
 /** Default vocabulary shipped with the project (bert-base-uncased, 30,522 entries). */
-export const DEFAULT_VOCAB_PATH: string = fileURLToPath(
-  new URL("../../data/vocab/bert-base-uncased-vocab.txt", import.meta.url),
+export const DEFAULT_VOCAB_URL: URL = new URL(
+  "../../data/vocab/bert-base-uncased-vocab.txt",
+  import.meta.url,
 );
+/** The bundled vocabulary: a file path in a local checkout, the http(s) URL when imported from one. */
+export const DEFAULT_VOCAB_PATH: string = bundledLocation(DEFAULT_VOCAB_URL);
 
 /** Tokens of a batch, row-major [B, maxLength], ready to upload. */
 export interface TextTokens {
@@ -81,11 +84,15 @@ export class TextTokenizer {
     }, { do_lower_case: true, model_max_length: 512 });
   }
 
-  /** Loads a vocab.txt (one token per line, id = line number). */
+  /**
+   * Loads a vocab.txt (one token per line, id = line number). The default is the bundled
+   * bert-base-uncased vocabulary, fetched over HTTP(S) when the module itself was imported
+   * from a URL (JSR) and read from disk in a local checkout.
+   */
   static async fromVocabFile(path: string = DEFAULT_VOCAB_PATH, maxLength = 20): Promise<TextTokenizer> {
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = await readTextLocation(path);
     } catch (e) {
       throw new Error(`text tokenizer: cannot read vocabulary ${path}: ${(e as Error).message}`);
     }

@@ -16,8 +16,11 @@ import { writeFileAtomic } from "../util/atomic.ts";
 
 /** The three splits of an evaluation. */
 export interface EvalSplits {
+  /** Queries of seen species. */
   seen: FeatureSplit;
+  /** Queries of unseen species. */
   unseen: FeatureSplit;
+  /** The key set the queries are matched against. */
   keys: FeatureSplit;
 }
 

@@ -14,11 +14,17 @@ import { type CsvMeta, headlineCells, markdownReport, resultsCsv } from "./repor
 
 /** Paths written by {@link writeEvalOutputs}. */
 export interface EvalOutputPaths {
+  /** Accuracy dict (JSON). */
   accDict: string;
+  /** Per-class accuracy (JSON). */
   perClass: string;
+  /** Predictions per query (JSON). */
   predDict: string;
+  /** CLIBD-style results CSV. */
   resultsCsv: string;
+  /** Markdown report. */
   report: string;
+  /** Accuracy plot. */
   plot: string;
 }
 

@@ -52,8 +52,11 @@ export type PredDict = Record<string, unknown>;
 
 /** Everything an evaluation produces. */
 export interface EvalResult {
+  /** Top-k accuracies: query modality -> key modality -> split -> k -> level. */
   accDict: AccDict;
+  /** Per-class accuracies, keyed like `accDict` and then by class name. */
   perClassAcc: PerClassDict;
+  /** Predicted labels per query, keyed like `accDict`. */
   predDict: PredDict;
 }
 

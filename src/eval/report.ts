@@ -22,13 +22,19 @@ export function csvFeatureName(type: string, alignmentSuffix: string): string {
 
 /** Run description written into every CSV row (CLIBD's first seven columns). */
 export interface CsvMeta {
+  /** How the model was trained: full fine-tuning or LoRA. */
   learningStrategy: "FineTuning" | "LoRA";
   /** "None" for the no-alignment baseline, else e.g. "I,D,T". */
   alignment: string;
+  /** DNA encoder name. */
   dnaEncoder: string;
+  /** Image encoder name. */
   imageEncoder: string;
+  /** Language encoder name. */
   languageEncoder: string;
+  /** Training epochs. */
   epochs: number;
+  /** Embedding width. */
   outputDim: number;
 }
 

@@ -21,6 +21,7 @@ export interface KernelSpec {
 
 /** Error raised for WebGPU validation, out-of-memory or device-loss failures, naming the kernel. */
 export class GpuError extends Error {
+  /** Creates the error; `message` names the kernel or operation that failed. */
   constructor(message: string) {
     super(message);
     this.name = "GpuError";
@@ -71,6 +72,7 @@ export class GpuBackend implements Backend {
   }
 
   // ---------------------------------------------------------------- tensors
+  /** A storage buffer of at least `bytes` bytes (rounded up to 16), reused from the pool when one is free. */
   private acquireBuffer(bytes: number): GPUBuffer {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
     const free = this.pool.get(size);
@@ -84,6 +86,7 @@ export class GpuBackend implements Backend {
     return buf;
   }
 
+  /** Wraps a buffer as a tensor of this backend, tracked by the current `tidy` scope. */
   private wrap(buf: GPUBuffer, shape: readonly number[], dtype: DType): Tensor {
     const t = new Tensor([...shape], dtype, buf, this);
     this.tracker.track(t);
@@ -175,11 +178,13 @@ export class GpuBackend implements Backend {
   }
 
   // ---------------------------------------------------------------- commands
+  /** The command encoder being recorded, created on first use. */
   private getEncoder(): GPUCommandEncoder {
     this.encoder ??= this.device.createCommandEncoder();
     return this.encoder;
   }
 
+  /** Ends the open compute pass, if any. */
   private closePass(): void {
     if (this.pass) {
       this.pass.end();

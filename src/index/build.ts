@@ -46,6 +46,7 @@ export interface BuildIndexOptions {
   spec?: ModelSpec;
   /** HDF5 data file and split (CLIBD: all_keys). */
   data: string;
+  /** Split of the HDF5 file whose records become the keys (CLIBD: all_keys). */
   split: string;
   /** Output folder. */
   out: string;
@@ -75,7 +76,9 @@ export interface BuildResult {
   resumedChunks: number;
   /** Parts written by this call. */
   newChunks: number;
+  /** Parts the index is built in. */
   totalChunks: number;
+  /** The manifest when the index is complete, else null. */
   manifest: IndexManifest | null;
 }
 

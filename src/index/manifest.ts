@@ -28,7 +28,9 @@ export interface Preprocess {
 
 /** Calibration of one query -> key modality pair (see src/index/threshold.ts for the rule). */
 export interface PairCalibration {
+  /** Modality of the queries. */
   query: IndexModality;
+  /** Modality of the keys. */
   key: IndexModality;
   /** Similarity below which a query is flagged "possibly unseen species"; null = not enough data. */
   threshold: number | null;
@@ -51,26 +53,34 @@ export interface PairCalibration {
 
 /** Contents of `manifest.json`. */
 export interface IndexManifest {
+  /** Format tag. */
   format: "clibd-key-index";
+  /** Format version. */
   version: 1;
   /** ISO time the build finished. */
   created: string;
+  /** The model the keys were embedded with. */
   model: {
     config: ClibdConfig;
     /** Where the config came from: "checkpoint metadata" or a YAML path. */
     configSource: string;
     preprocess: Preprocess;
   };
+  /** Size and hash of the checkpoint the keys were embedded with. */
   checkpoint: FileIdentity;
+  /** HDF5 file and split the keys come from. */
   data: { path: string; split: string };
   /** Number of keys. */
   count: number;
   /** Embedding width. */
   dim: number;
+  /** Storage type of the embeddings on disk. */
   dtype: IndexDtype;
+  /** Modalities embedded for every key. */
   modalities: IndexModality[];
   /** Files in the folder: raw little-endian row-major [count, dim] embeddings per modality. */
   files: Partial<Record<IndexModality, string>> & { labels: string; ids: string };
+  /** Unseen-species thresholds, per query -> key pair. */
   calibration: {
     /** The rule in words. */
     rule: string;

@@ -13,7 +13,9 @@ import type { Preprocess } from "./manifest.ts";
 
 /** A model architecture plus the preprocessing its inputs need. */
 export interface ModelSpec {
+  /** The architecture. */
   config: ClibdConfig;
+  /** Preprocessing sizes of its inputs. */
   preprocess: Preprocess;
   /** "checkpoint metadata" or the YAML path. */
   source: string;

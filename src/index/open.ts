@@ -15,13 +15,17 @@ export interface Neighbour {
   index: number;
   /** Cosine similarity. */
   similarity: number;
+  /** The key's id (processid or image file name). */
   id: string;
+  /** The key's taxonomic labels. */
   taxonomy: Taxonomy;
 }
 
 /** An opened key index. */
 export interface KeyIndex {
+  /** The index folder. */
   dir: string;
+  /** Its parsed `manifest.json`. */
   manifest: IndexManifest;
   /** Key ids in row order. */
   ids: string[];

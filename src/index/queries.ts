@@ -15,6 +15,7 @@ import type { Preprocess } from "./manifest.ts";
 export interface QueryInput {
   /** Display name: the image path, `barcode 2`, or `file.fa:record-id`. */
   name: string;
+  /** An image file or a DNA barcode. */
   kind: "image" | "barcode";
   /** Image path. */
   path?: string;

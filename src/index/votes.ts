@@ -7,6 +7,7 @@ import { type Level, LEVELS, type Taxonomy } from "../data/taxonomy.ts";
 
 /** One prediction at one taxonomic level. */
 export interface LevelVote {
+  /** Taxonomic level voted on. */
   level: Level;
   /** Majority label, or null when withheld (species of a possibly unseen query). */
   label: string | null;

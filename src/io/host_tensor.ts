@@ -12,15 +12,25 @@ export type HostDType = "f64" | "f32" | "f16" | "bf16" | "i64" | "i32" | "i16" |
 
 /** Typed array behind each {@link HostDType}. */
 export interface HostDataMap {
+  /** 64-bit floats. */
   f64: Float64Array;
+  /** 32-bit floats. */
   f32: Float32Array;
+  /** IEEE half floats as raw bits. */
   f16: Uint16Array;
+  /** bfloat16 as raw bits. */
   bf16: Uint16Array;
+  /** 64-bit signed integers. */
   i64: BigInt64Array;
+  /** 32-bit signed integers. */
   i32: Int32Array;
+  /** 16-bit signed integers. */
   i16: Int16Array;
+  /** 8-bit signed integers. */
   i8: Int8Array;
+  /** 8-bit unsigned integers. */
   u8: Uint8Array;
+  /** Booleans as 0/1 bytes. */
   bool: Uint8Array;
 }
 

@@ -23,43 +23,58 @@ import type { BertConfig } from "./config.ts";
 import { addLayerNorm, addLinear, type Init, type ParamStore } from "./params.ts";
 import { firstTrainedLayer, layerNormRef, type LinearRef, linearRef } from "./layers.ts";
 import { type ActivationRecord, releaseTensor } from "./record.ts";
+import type { LnSaved } from "./tower.ts";
 
 /** HF's pad_token_id, the word embedding's padding_idx. */
 export const PADDING_IDX = 0;
 
-interface LnSaved {
-  y: Tensor;
-  mean: Tensor;
-  rstd: Tensor;
-}
-
 /** What one layer's backward needs. */
-interface LayerAct {
+export interface LayerAct {
+  /** Layer input [B*T,C]. */
   x: Tensor;
+  /** Queries [B,T,C]. */
   q: Tensor;
+  /** Keys [B,T,C]. */
   k: Tensor;
+  /** Values [B,T,C]. */
   v: Tensor;
+  /** Attention output before the output projection [B*T,C]. */
   att: Tensor;
+  /** Attention log-sum-exp per query row (for the attention backward). */
   lse: Tensor;
+  /** First residual sum x + O(attention) [B*T,C] (input of LayerNorm 1). */
   s1: Tensor;
+  /** LayerNorm 1 of `s1`. */
   ln1: LnSaved;
+  /** Feed-forward pre-activation D1 a [B*T,intermediate]. */
   pre: Tensor;
+  /** GELU of `pre` [B*T,intermediate]. */
   act: Tensor;
+  /** Second residual sum a + D2(GELU(D1 a)) [B*T,C] (input of LayerNorm 2). */
   s2: Tensor;
+  /** LayerNorm 2 of `s2` (the layer output). */
   ln2: LnSaved;
 }
 
 /** Activations of one BERT forward. Input tensors are borrowed: keep them alive until backward. */
 export interface BertActivations {
+  /** Owns every saved tensor. */
   rec: ActivationRecord;
+  /** Batch size B. */
   batch: number;
+  /** Sequence length T. */
   seqLen: number;
+  /** Token ids, i32 [B,T] (borrowed). */
   ids: Tensor;
+  /** Token type ids, i32 [B,T]. */
   typeIds: Tensor;
+  /** Attention mask [B,T] (1 = attend), or undefined for none. */
   mask: Tensor | undefined;
   /** Sum of the three embeddings (LayerNorm input) and its statistics. */
   e: Tensor;
+  /** The embeddings' LayerNorm. */
   ln0: LnSaved;
+  /** Per-layer saved activations. */
   layers: LayerAct[];
 }
 
@@ -78,6 +93,7 @@ export class Bert {
   /** True after {@link mergeLora}. */
   merged = false;
   private positionIds = new Map<number, Tensor>();
+  /** A BERT backbone whose parameters live in `store` under `prefix` (see {@link Bert.register}). */
   constructor(
     readonly be: Backend,
     readonly store: ParamStore,
@@ -124,6 +140,7 @@ export class Bert {
     }
   }
 
+  /** Key prefix of layer `i`'s parameters. */
   private layerPrefix(i: number): string {
     return `${this.prefix}.encoder.layer.${i}.`;
   }
@@ -136,6 +153,7 @@ export class Bert {
     return linearRef(this.store, l, { a: `${l}.w_a.weight`, b: `${l}.w_b.weight` });
   }
 
+  /** Position ids 0..T-1, i32 [T], cached per length. */
   private posIds(T: number): Tensor {
     let t = this.positionIds.get(T);
     if (!t) {
@@ -200,7 +218,14 @@ export class Bert {
     return { hidden: h, act };
   }
 
-  private layerForward(i: number, x: Tensor, B: number, T: number, mask: Tensor | undefined) {
+  /** One encoder layer forward: x [B*T,C] -> layer output, with what its backward needs. */
+  private layerForward(
+    i: number,
+    x: Tensor,
+    B: number,
+    T: number,
+    mask: Tensor | undefined,
+  ): { out: Tensor; saved: LayerAct } {
     const be = this.be, c = this.cfg, C = c.hidden, N = B * T;
     const l = `${this.prefix}.encoder.layer.${i}`;
     const q = linearForward(be, x, this.qkv(i, "query").p).reshape([B, T, C]);
@@ -255,6 +280,7 @@ export class Bert {
     releaseTensor(be, dh);
   }
 
+  /** One encoder layer backward from d(layer output); accumulates its parameter gradients and returns d(x). */
   private layerBackward(
     i: number,
     s: LayerAct,
@@ -316,6 +342,7 @@ export class Bert {
     this.merged = false;
   }
 
+  /** Calls `fn` with every LoRA-adapted linear (query and value of every layer). */
   private eachLora(fn: (p: LinearParams) => void): void {
     for (let i = 0; i < this.cfg.layers; i++) {
       for (const which of ["query", "value"] as const) {

@@ -16,8 +16,11 @@ import type { BertInputs } from "./bert.ts";
 
 /** Training mode per tower; `logitScale` says whether the temperature is learned. */
 export interface TrainModes {
+  /** Training mode of the image tower. */
   image?: TrainMode;
+  /** Training mode of the DNA tower. */
   dna?: TrainMode;
+  /** Training mode of the text tower. */
   text?: TrainMode;
   /** Learn logit_scale (default: true when any tower is trained; CLIBD's `fix_temperature: false`). */
   logitScale?: boolean;
@@ -33,10 +36,14 @@ export interface CreateOptions {
 export class ClibdModel {
   /** Every parameter by canonical key. */
   readonly store: ParamStore;
+  /** The image tower, or null when the config has none. */
   readonly image: ImageEncoder | null;
+  /** The DNA tower, or null when the config has none. */
   readonly dna: DnaEncoder | null;
+  /** The text tower, or null when the config has none. */
   readonly text: TextEncoder | null;
 
+  /** Creates the towers the config names and registers their parameters, initialised from `opts.seed`. */
   constructor(readonly be: Backend, readonly config: ClibdConfig, opts: CreateOptions = {}) {
     validateConfig(config);
     const s = this.store = new ParamStore(be);
@@ -73,6 +80,7 @@ export class ClibdModel {
     this.store.setMode("logit_scale", (modes.logitScale ?? anyTrained) ? "full" : "frozen");
   }
 
+  /** Returns tower `t`, or throws naming the missing tower. */
   private requireTower<T>(t: T | null, name: string): T {
     if (!t) throw new Error(`ClibdModel: this model has no ${name} tower`);
     return t;

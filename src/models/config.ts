@@ -31,12 +31,19 @@ export interface VitConfig {
 
 /** HF BERT backbone shared by the DNA and text towers (spec §1.3, §1.4). */
 export interface BertConfig {
+  /** Vocabulary size (word embedding rows). */
   vocabSize: number;
+  /** Hidden width. */
   hidden: number;
+  /** Attention heads. */
   heads: number;
+  /** Encoder layers. */
   layers: number;
+  /** Feed-forward hidden width. */
   intermediate: number;
+  /** Maximum sequence length (position embedding rows). */
   maxPositions: number;
+  /** Token-type vocabulary size. */
   typeVocabSize: number;
   /** LayerNorm epsilon (HF BERT: 1e-12). */
   lnEps: number;
@@ -48,17 +55,21 @@ export interface BertConfig {
 
 /** DNA tower: BarcodeBERT (BertForMaskedLM) + MLM transform + new decoder, softmax-mean pooling. */
 export interface DnaConfig {
+  /** The BarcodeBERT backbone. */
   bert: BertConfig;
   /** Tokens per barcode (133 for 5-mers of 660 nt plus the leading 0). */
   seqLen: number;
+  /** Embedding width of the shared space. */
   outputDim: number;
 }
 
 /** Text tower: BERT-small + mean over all positions + `proj` Linear. */
 export interface TextConfig {
+  /** The BERT backbone. */
   bert: BertConfig;
   /** Tokens per taxonomy string (20). */
   seqLen: number;
+  /** Embedding width of the shared space. */
   outputDim: number;
   /** Whether the (unused) HF pooler exists, so state dicts round-trip (BertModel: yes). */
   pooler: boolean;
@@ -66,8 +77,11 @@ export interface TextConfig {
 
 /** A CLIBD model: any subset of the three towers sharing `outputDim`. */
 export interface ClibdConfig {
+  /** Image tower, absent = none. */
   image?: VitConfig;
+  /** DNA tower, absent = none. */
   dna?: DnaConfig;
+  /** Text tower, absent = none. */
   text?: TextConfig;
   /** Initial value of the learnable log-scale (log(1/0.07)). */
   logitScaleInit: number;

@@ -37,11 +37,17 @@ const HEAD = `${DNA_PREFIX}.cls.predictions`;
 
 /** Saved activations of a DNA forward. */
 export interface DnaActivations extends TowerActivations {
+  /** The backbone's activations. */
   bert: BertActivations;
+  /** Last hidden state [B*T,C]. */
   hidden: Tensor;
+  /** MLM transform pre-activation [B*T,C]. */
   pre: Tensor;
+  /** GELU of `pre` [B*T,C]. */
   act: Tensor;
+  /** The MLM transform's LayerNorm (output and per-row statistics). */
   ln: { y: Tensor; mean: Tensor; rstd: Tensor };
+  /** Softmax over the decoder outputs [B*T,D] (mean-pooled into the embedding). */
   probs: Tensor;
 }
 
@@ -49,7 +55,9 @@ export interface DnaActivations extends TowerActivations {
 export class DnaEncoder implements Tower<Tensor, DnaActivations> {
   readonly kind = "dna" as const;
   readonly prefix = "dna_encoder.";
+  /** The BarcodeBERT backbone. */
   readonly bert: Bert;
+  /** The DNA tower over parameters registered in `store` (see {@link DnaEncoder.register}). */
   constructor(readonly be: Backend, readonly store: ParamStore, readonly cfg: DnaConfig) {
     this.bert = new Bert(be, store, cfg.bert, `${DNA_PREFIX}.bert`);
   }

@@ -27,6 +27,7 @@ export const IMAGE_PREFIX = "image_encoder.base_image_encoder";
 
 /** Saved activations of an image forward. */
 export interface ImageActivations extends TowerActivations {
+  /** The backbone's activations. */
   vit: VitActivations;
   /** Final-norm CLS features [B,C] (the head's input). */
   feat: Tensor;
@@ -42,7 +43,9 @@ export interface ImageBackwardOptions {
 export class ImageEncoder implements Tower<Tensor, ImageActivations> {
   readonly kind = "image" as const;
   readonly prefix = "image_encoder.";
+  /** The ViT backbone. */
   readonly vit: Vit;
+  /** The image tower over parameters registered in `store` (see {@link ImageEncoder.register}). */
   constructor(readonly be: Backend, readonly store: ParamStore, readonly cfg: VitConfig) {
     this.vit = new Vit(be, store, cfg, IMAGE_PREFIX);
   }

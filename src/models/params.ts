@@ -48,7 +48,9 @@ export interface LoadOptions {
 
 /** What a non-strict load skipped. */
 export interface LoadReport {
+  /** Expected keys absent from the state dict. */
   missing: string[];
+  /** State-dict keys that match no parameter. */
   unexpected: string[];
 }
 
@@ -61,6 +63,7 @@ function isIgnorableBuffer(key: string): boolean {
 export class ParamStore {
   /** All parameters by canonical key. */
   readonly params: Map<string, Param> = new Map();
+  /** An empty store whose tensors live on `be`. */
   constructor(readonly be: Backend) {}
 
   /** Registers a parameter initialised with `init` (length = numel(shape)). */

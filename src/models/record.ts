@@ -10,6 +10,7 @@ import { type Backend, Tensor } from "../tensor.ts";
 export class ActivationRecord {
   private owned: Tensor[] = [];
   private released = false;
+  /** An empty record whose tensors live on `be`. */
   constructor(readonly be: Backend) {}
 
   /** Keeps `t` (and the tensor it is a view of) alive until {@link release}. */

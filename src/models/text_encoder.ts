@@ -30,6 +30,7 @@ export const TEXT_PROJ = "language_encoder.proj";
 
 /** Saved activations of a text forward. */
 export interface TextActivations extends TowerActivations {
+  /** The backbone's activations. */
   bert: BertActivations;
   /** Mean-pooled hidden state [B,C] (the projection's input). */
   pooled: Tensor;
@@ -39,7 +40,9 @@ export interface TextActivations extends TowerActivations {
 export class TextEncoder implements Tower<BertInputs, TextActivations> {
   readonly kind = "text" as const;
   readonly prefix = "language_encoder.";
+  /** The BERT backbone. */
   readonly bert: Bert;
+  /** The text tower over parameters registered in `store` (see {@link TextEncoder.register}). */
   constructor(readonly be: Backend, readonly store: ParamStore, readonly cfg: TextConfig) {
     this.bert = new Bert(be, store, cfg.bert, TEXT_PREFIX);
   }

@@ -15,16 +15,31 @@ export interface ForwardOptions {
   train?: boolean;
 }
 
+/** LayerNorm outputs kept for the backward: y [N,C], and the per-row mean and 1/std [N]. */
+export interface LnSaved {
+  /** Normalised, scaled and shifted output [N,C]. */
+  y: Tensor;
+  /** Row means [N]. */
+  mean: Tensor;
+  /** Row reciprocal standard deviations 1/sqrt(var + eps) [N]. */
+  rstd: Tensor;
+}
+
 /** The saved L2-normalisation step: raw [B,D] -> emb [B,D]. */
 export interface NormSaved {
+  /** Pooled features before normalisation [B,D]. */
   raw: Tensor;
+  /** Normalised embeddings [B,D]. */
   emb: Tensor;
+  /** Row L2 norms [B]. */
   norm: Tensor;
 }
 
 /** Anything a tower's backward needs; owns its tensors through `rec`. */
 export interface TowerActivations {
+  /** Owns every saved tensor. */
   rec: ActivationRecord;
+  /** The final L2 normalisation. */
   out: NormSaved;
 }
 
@@ -35,6 +50,7 @@ export interface TowerForward<A extends TowerActivations> {
    * until `backward` (or `act.rec.release()`), which frees it. In inference the caller owns it.
    */
   emb: Tensor;
+  /** Saved activations in training, null in inference. */
   act: A | null;
 }
 

@@ -27,43 +27,55 @@ import {
   sumBatch,
 } from "../ops/tokens.ts";
 import { type VitConfig, vitTokens } from "./config.ts";
-import { addLayerNorm, addLinear, gradOf, type Init, type ParamStore } from "./params.ts";
+import { addLayerNorm, addLinear, gradOf, type Init, type Param, type ParamStore } from "./params.ts";
 import { firstTrainedLayer, layerNormRef, type LinearRef, linearRef } from "./layers.ts";
 import { type ActivationRecord, releaseTensor } from "./record.ts";
+import type { LnSaved } from "./tower.ts";
 import { col2im } from "./extra_ops.ts";
 
-/** LayerNorm outputs kept for the backward. */
-interface LnSaved {
-  y: Tensor;
-  mean: Tensor;
-  rstd: Tensor;
-}
-
 /** What one block's backward needs. */
-interface BlockAct {
+export interface BlockAct {
+  /** Block input [B*T,C]. */
   x: Tensor;
+  /** LayerNorm 1 of `x`. */
   ln1: LnSaved;
+  /** LoRA down-projection A_q ln1 of the queries, or null when LoRA is merged. */
   uq: Tensor | null;
+  /** LoRA down-projection A_v ln1 of the values, or null when LoRA is merged. */
   uv: Tensor | null;
+  /** Queries [B,T,C]. */
   q: Tensor;
+  /** Keys [B,T,C]. */
   k: Tensor;
+  /** Values [B,T,C]. */
   v: Tensor;
+  /** Attention output before the projection [B*T,C]. */
   att: Tensor;
+  /** Attention log-sum-exp per query row (for the attention backward). */
   lse: Tensor;
+  /** Residual sum x + proj(attention) [B*T,C]. */
   h1: Tensor;
+  /** LayerNorm 2 of `h1`. */
   ln2: LnSaved;
+  /** MLP pre-activation fc1 [B*T,mlp]. */
   pre: Tensor;
+  /** GELU of `pre` [B*T,mlp]. */
   act: Tensor;
 }
 
 /** Activations of one ViT forward. */
 export interface VitActivations {
+  /** Owns every saved tensor. */
   rec: ActivationRecord;
+  /** Batch size B. */
   batch: number;
+  /** im2col patches [B*P, 3*patch*patch]. */
   cols: Tensor;
+  /** Per-block saved activations. */
   blocks: BlockAct[];
   /** Pre-norm CLS rows [B,C]. */
   cls: Tensor;
+  /** The final LayerNorm of the CLS rows. */
   lnf: LnSaved;
 }
 
@@ -71,6 +83,7 @@ export interface VitActivations {
 export class Vit {
   /** True after {@link mergeLora}: the LoRA path is skipped and training is refused. */
   merged = false;
+  /** A timm ViT whose parameters live in `store` under `prefix` (see {@link Vit.register}). */
   constructor(
     readonly be: Backend,
     readonly store: ParamStore,
@@ -108,10 +121,12 @@ export class Vit {
     addLayerNorm(s, init, `${prefix}.norm`, C, "full");
   }
 
+  /** The linear layer `name` (under this model's prefix). */
   private lin(name: string): LinearRef {
     return linearRef(this.store, `${this.prefix}.${name}`);
   }
-  private p(name: string) {
+  /** The parameter `name` (under this model's prefix). */
+  private p(name: string): Param {
     return this.store.get(`${this.prefix}.${name}`);
   }
 
@@ -330,6 +345,7 @@ export class Vit {
     this.merged = false;
   }
 
+  /** Adds (sign 1) or subtracts (sign -1) the LoRA updates B A of the q and v projections to the qkv weights. */
   private applyLora(sign: 1 | -1): void {
     const be = this.be, C = this.cfg.hidden;
     for (let i = 0; i < this.cfg.layers; i++) {

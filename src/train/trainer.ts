@@ -43,8 +43,11 @@ import { UserError } from "../util/errors.ts";
 
 /** Options of {@link train}. */
 export interface TrainOptions {
+  /** The resolved run config. */
   config: RunConfig;
+  /** Where its values came from (recorded in the run folder). */
   sources?: ConfigSources;
+  /** Backend to train on. */
   be: Backend;
   /** A `last.safetensors` to continue from (its run folder is reused). */
   resume?: string;
@@ -60,14 +63,19 @@ export interface TrainOptions {
 
 /** Outcome of {@link train}. */
 export interface TrainResult {
+  /** The run folder (config, metrics, checkpoints). */
   runDir: string;
   /** Optimiser steps taken in total. */
   steps: number;
   /** Loss of the last step taken. */
   lastLoss: number;
+  /** Best validation overall top-1 accuracy in [0, 1]; null when no validation ran. */
   bestScore: number | null;
+  /** Checkpoint of the best validation, or null. */
   bestPath: string | null;
+  /** The last checkpoint (`last.safetensors`). */
   lastPath: string;
+  /** Why training ended: all epochs done, or `maxSteps` reached. */
   stoppedBy: "done" | "max_steps";
 }
 
