@@ -23,15 +23,16 @@ function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-/** "Nice" tick values covering [lo, hi]. */
+/** "Nice" tick values from at or below `lo` to at or above `hi` (the axis spans first..last tick). */
 export function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) hi = lo + 1;
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const start = Math.floor(lo / step + 1e-9) * step, end = Math.ceil(hi / step - 1e-9) * step;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
-    out.push(Number(v.toPrecision(12)));
+  for (let i = 0; start + i * step <= end + step * 1e-9; i++) {
+    out.push(Number((start + i * step).toPrecision(12)));
   }
   return out;
 }
@@ -59,7 +60,7 @@ function legend(names: string[]): string {
     `<rect x="${W - MR + 16}" y="${MT + i * 20}" width="12" height="12" fill="${
       PALETTE[i % PALETTE.length]
     }"/>` +
-    `<text x="${W - MR + 34}" y="${MT + i * 20 + 10}">${esc(n)}</text>\n`
+    `<text x="${W - MR + 34}" y="${MT + i * 20 + 10}" font-size="11">${esc(n)}</text>\n`
   ).join("");
 }
 
@@ -89,11 +90,17 @@ export function lineChart(
       `<text x="${ML - 6}" y="${py(v) + 4}" text-anchor="end">${fmt(opts.logY ? 10 ** v : v)}</text>`
     )
       .join("") + "\n";
+  body += `<clipPath id="plot"><rect x="${ML}" y="${MT}" width="${W - ML - MR}" height="${
+    H - MT - MB
+  }"/></clipPath>\n`;
   series.forEach((s, i) => {
     const d = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
       .map(([x, y], j) => `${j ? "L" : "M"}${px(x).toFixed(1)},${py(ty(y)).toFixed(1)}`).join("");
     if (d) {
-      body += `<path d="${d}" fill="none" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="1.6">` +
+      body +=
+        `<path d="${d}" fill="none" stroke="${
+          PALETTE[i % PALETTE.length]
+        }" stroke-width="1.6" clip-path="url(#plot)">` +
         `<title>${esc(s.name)}</title></path>\n`;
     }
   });

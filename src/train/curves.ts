@@ -9,7 +9,7 @@ import { type MetricsRecord, readMetrics } from "./log.ts";
 
 const CHART_W = 720, CHART_H = 400;
 /** Most accuracy series drawn (overall_acc first, then in order of appearance). */
-const MAX_ACC_SERIES = 8;
+const MAX_ACC_SERIES = 7;
 const META = new Set(["kind", "step", "epoch", "time", "elapsed_s"]);
 
 function series(records: MetricsRecord[], kind: string, field: string): [number, number][] {
@@ -32,6 +32,15 @@ function fieldsOf(records: MetricsRecord[], kind: string, keep: (name: string) =
   return names;
 }
 
+/** Legend label: `image_dna_species_seen` -> `Image→DNA species seen`, `overall_acc` -> `overall top-1`. */
+function shortName(field: string): string {
+  if (field === "overall_acc") return "overall top-1";
+  const m = /^(dna|image)_(dna|image|text)_(\w+)_(seen|unseen)$/.exec(field);
+  if (!m) return field;
+  const cap = (x: string) => ({ dna: "DNA", image: "Img", text: "Text" } as Record<string, string>)[x];
+  return `${cap(m[1])}→${cap(m[2])} ${m[3]} ${m[4]}`;
+}
+
 /** The four charts as separate SVG documents: loss, learning rate, logit scale, validation accuracy. */
 export function curveCharts(records: MetricsRecord[]): string[] {
   const lossNames = fieldsOf(records, "train", (k) => k === "loss" || k.startsWith("loss_"));
@@ -42,10 +51,16 @@ export function curveCharts(records: MetricsRecord[]): string[] {
   const lr: LineSeries[] = [{ name: "lr", points: series(records, "train", "lr") }];
   const scale: LineSeries[] = [{ name: "logit_scale", points: series(records, "train", "logit_scale") }];
 
-  let accNames = fieldsOf(records, "val", (k) => k !== "loss");
-  accNames = [...accNames.filter((n) => n === "overall_acc"), ...accNames.filter((n) => n !== "overall_acc")]
+  // The selection score first, then the paper's headline pairs at species level, then anything else.
+  const all = fieldsOf(records, "val", (k) => k !== "loss");
+  const headline = all.filter((n) => /^(dna_dna|image_image|image_dna)_species_(seen|unseen)$/.test(n));
+  const accNames = [
+    ...all.filter((n) => n === "overall_acc"),
+    ...headline,
+    ...all.filter((n) => n !== "overall_acc" && !headline.includes(n)),
+  ]
     .slice(0, MAX_ACC_SERIES);
-  const acc: LineSeries[] = accNames.map((n) => ({ name: n, points: series(records, "val", n) }));
+  const acc: LineSeries[] = accNames.map((n) => ({ name: shortName(n), points: series(records, "val", n) }));
 
   return [
     lineChart(loss, { title: "Contrastive loss", xLabel: "step", yLabel: "loss" }),

@@ -293,6 +293,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const v = await validate(model, cfg, log);
         await metrics.write({ kind: "val", step, epoch, overall_acc: v.overall, ...v.headline });
         log(`[train] epoch ${epoch + 1}: validation overall top-1 ${(100 * v.overall).toFixed(2)}%`);
+        await writeCurves(run.metrics, run.curves).catch((e) =>
+          log(`[train] could not draw curves: ${e.message}`)
+        );
         if (bestScore === null || v.overall > bestScore) {
           bestScore = v.overall;
           bestStep = step;
