@@ -94,7 +94,7 @@ Deno.test("curves: well-formed SVG with one path per non-empty series", async ()
   assertEquals(tags.filter((t) => t === "svg").length, 5);
   assertEquals(tags.filter((t) => t === "path").length, 6);
   assert(!/NaN|Infinity/.test(svg), "no non-finite coordinates");
-  assert(svg.includes(">overall_acc<") && svg.includes(">loss_image_dna<"));
+  assert(svg.includes(">overall top-1<") && svg.includes(">loss_image_dna<"));
 
   // empty log: still a valid document (empty charts)
   checkXml(renderCurves([]));

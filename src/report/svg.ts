@@ -16,6 +16,9 @@ export interface BarGroup {
   values: number[];
 }
 
+/** Makes clip-path ids unique when several charts share one document. */
+let clipIds = 0;
+
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 const W = 720, H = 400, ML = 64, MR = 170, MT = 40, MB = 52;
 
@@ -90,7 +93,8 @@ export function lineChart(
       `<text x="${ML - 6}" y="${py(v) + 4}" text-anchor="end">${fmt(opts.logY ? 10 ** v : v)}</text>`
     )
       .join("") + "\n";
-  body += `<clipPath id="plot"><rect x="${ML}" y="${MT}" width="${W - ML - MR}" height="${
+  const clip = `plot${++clipIds}`;
+  body += `<clipPath id="${clip}"><rect x="${ML}" y="${MT}" width="${W - ML - MR}" height="${
     H - MT - MB
   }"/></clipPath>\n`;
   series.forEach((s, i) => {
@@ -100,7 +104,7 @@ export function lineChart(
       body +=
         `<path d="${d}" fill="none" stroke="${
           PALETTE[i % PALETTE.length]
-        }" stroke-width="1.6" clip-path="url(#plot)">` +
+        }" stroke-width="1.6" clip-path="url(#${clip})">` +
         `<title>${esc(s.name)}</title></path>\n`;
     }
   });
