@@ -16,9 +16,6 @@ export interface BarGroup {
   values: number[];
 }
 
-/** Makes clip-path ids unique when several charts share one document. */
-let clipIds = 0;
-
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
 const W = 720, H = 400, ML = 64, MR = 170, MT = 40, MB = 52;
 
@@ -93,7 +90,8 @@ export function lineChart(
       `<text x="${ML - 6}" y="${py(v) + 4}" text-anchor="end">${fmt(opts.logY ? 10 ** v : v)}</text>`
     )
       .join("") + "\n";
-  const clip = `plot${++clipIds}`;
+  // Unique per chart title, so several charts can share one document (curves.svg) deterministically.
+  const clip = `plot-${opts.title.replace(/[^A-Za-z0-9]+/g, "-")}`;
   body += `<clipPath id="${clip}"><rect x="${ML}" y="${MT}" width="${W - ML - MR}" height="${
     H - MT - MB
   }"/></clipPath>\n`;
