@@ -8,6 +8,7 @@ import {
 } from "../src/data/dna.ts";
 import { TextTokenizer } from "../src/data/text.ts";
 import { normaliseLabel, NOT_CLASSIFIED, taxonomyString } from "../src/data/taxonomy.ts";
+import { DNA_TSV } from "./shared_data.ts";
 
 // Independent reference of spec 1.3, written from the torchtext construction (specials first,
 // then itertools.product("ACGT", repeat=k) order) rather than from the arithmetic in dna.ts.
@@ -35,7 +36,7 @@ Deno.test("DNA: CLIBD defaults give 133 tokens over a 1027-entry vocabulary", ()
 });
 
 Deno.test("DNA: matches the reference on real barcodes, odd characters and k/maxLen variants", async () => {
-  const tsv = await Deno.readTextFile("/work/shared/data/dna/barcodebert_unseen_2023-07.tsv").catch(() => "");
+  const tsv = await Deno.readTextFile(DNA_TSV).catch(() => "");
   const seqs = tsv.split("\n").slice(1, 60).map((l) => l.split("\t")[9]).filter((s) => s);
   seqs.push("", "acgtACGTAC", "ACGRYACGT-ACG.T", "ACGTÄCGTAC", "N".repeat(700), "ACGT".repeat(200));
   for (const [k, maxLen] of [[5, 660], [3, 30], [4, 18]]) {

@@ -16,9 +16,10 @@ import { TextTokenizer } from "../src/data/text.ts";
 import { type Taxonomy, taxonomyString } from "../src/data/taxonomy.ts";
 import { loadClibdModel } from "../src/models/load.ts";
 import { clibdTiny } from "../src/models/config.ts";
+import { DNA_TSV } from "./shared_data.ts";
 
 const CKPT = new URL("./fixtures/models/clibd_tiny.safetensors", import.meta.url).pathname;
-const TSV = "/work/shared/data/dna/barcodebert_unseen_2023-07.tsv";
+const TSV = DNA_TSV;
 const dir = await Deno.makeTempDir({ prefix: "clibd_embed_" });
 const N = 7, SIDE = 40, RESIZE = 36, CROP = 32;
 

@@ -4,10 +4,11 @@
  * only in the shared data folder, so their cases are skipped where it is absent).
  */
 import { fileURLToPath } from "node:url";
+import { SHARED_DATA } from "./shared_data.ts";
 
 const FIX = fileURLToPath(new URL("./fixtures/images/", import.meta.url));
 const LOCAL = fileURLToPath(new URL("../data/images/bioscan1m/", import.meta.url));
-const SHARED = "/work/shared/data/images/bioscan1m/";
+const SHARED = `${SHARED_DATA}images/bioscan1m/`;
 
 /** One stored float32 tensor. */
 export interface Stored {

@@ -13,8 +13,9 @@ import { createClibdModel } from "../src/models/clibd.ts";
 import { saveCheckpoint } from "../src/io/checkpoint.ts";
 import { buildIndex, type BuildIndexOptions } from "../src/index/build.ts";
 import { cpu } from "./helpers.ts";
+import { DNA_TSV } from "./shared_data.ts";
 
-const TSV = "/work/shared/data/dna/barcodebert_unseen_2023-07.tsv";
+const TSV = DNA_TSV;
 const SIDE = 48;
 /** Records taken per species block of the TSV (50 records per species there). */
 const PER_SPECIES = [3, 3, 2, 2];

@@ -7,7 +7,7 @@ import { loadCheckpoint } from "../src/io/checkpoint.ts";
 
 const IO = new URL("./fixtures/io/", import.meta.url).pathname;
 const MODELS = new URL("./fixtures/models/", import.meta.url).pathname;
-const REAL = "/work/shared/data/weights/barcodebert_proto_model_0.pth";
+const REAL = new URL("./fixtures/io/barcodebert_proto_model_0.pth", import.meta.url).pathname;
 
 /** Plain numbers of a tensor (f16/bf16 decoded, i64 as decimal strings, like the JSON fixtures). */
 function values(t: HostTensor): (number | string)[] {

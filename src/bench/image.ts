@@ -3,6 +3,7 @@
  * on the BIOSCAN photos, single-threaded on the CPU (this is per data-loader worker throughput).
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { decodeJpeg } from "../data/image/decode.ts";
 import { decodeAndTransform } from "../data/image/transforms.ts";
 import type { BenchContext, BenchRow } from "./types.ts";
@@ -11,7 +12,11 @@ import type { BenchContext, BenchRow } from "./types.ts";
 export const name = "image";
 
 const EVAL = { mode: "eval", resize: 256, crop: 224 } as const;
-const DIRS = ["data/images/bioscan1m/", "/work/shared/data/images/bioscan1m/"];
+const DIRS = [
+  fileURLToPath(new URL("../../data/images/bioscan1m/", import.meta.url)),
+  // The 2880x2160 originals are only in the project's shared data folder next to the checkout.
+  fileURLToPath(new URL("../../../shared/data/images/bioscan1m/", import.meta.url)),
+];
 
 function loadPhotos(): { name: string; bytes: Uint8Array }[] {
   const seen = new Map<string, Uint8Array>();
