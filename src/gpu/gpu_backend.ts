@@ -62,7 +62,12 @@ export class GpuBackend implements Backend {
 
   /** Returns the process-wide GPU backend (one device per process). */
   static create(): Promise<GpuBackend> {
-    sharedBackend ??= getDevice().then(({ device, info }) => new GpuBackend(device, info));
+    sharedBackend ??= getDevice().then(({ device, info }) => {
+      // Release the device explicitly when the program ends, before the runtime tears down,
+      // rather than leaving it to process-exit destructors of the driver.
+      globalThis.addEventListener("unload", () => device.destroy());
+      return new GpuBackend(device, info);
+    });
     return sharedBackend;
   }
 
