@@ -293,6 +293,19 @@ export async function readSafetensors(
 }
 
 /**
+ * The bytes before the tensor data: the little-endian u64 header length, then the JSON header
+ * space-padded to a multiple of 8 bytes (so the data that follows stays 8-byte aligned).
+ */
+export function encodeSafetensorsHeader(header: Record<string, unknown>): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.byteLength / 8) * 8;
+  const out = new Uint8Array(8 + padded).fill(0x20, 8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  return out;
+}
+
+/**
  * Serialises a state dict to safetensors bytes. Tensors are laid out by element size (largest first, then
  * insertion order) so every tensor is aligned to its element size; the header is space-padded to 8 bytes.
  */
@@ -319,17 +332,10 @@ export function encodeSafetensors(stateDict: StateDict, metadata?: Record<string
     header[name] = { dtype: TO_ST[t.dtype], shape: t.shape, data_offsets: [off, off + bytes] };
     off += bytes;
   }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(json.byteLength / 8) * 8;
-  if (padded !== json.byteLength) {
-    const p = new Uint8Array(padded).fill(0x20);
-    p.set(json);
-    json = p;
-  }
-  const out = new Uint8Array(8 + json.byteLength + off);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
-  out.set(json, 8);
-  let pos = 8 + json.byteLength;
+  const head = encodeSafetensorsHeader(header);
+  const out = new Uint8Array(head.byteLength + off);
+  out.set(head, 0);
+  let pos = head.byteLength;
   for (const { t } of items) {
     const b = hostTensorBytes(t);
     out.set(b, pos);

@@ -13,7 +13,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../util/errors.ts";
-import { SafetensorsReader } from "../io/safetensors.ts";
+import { encodeSafetensorsHeader, SafetensorsReader } from "../io/safetensors.ts";
 
 /** `__metadata__.format` of a training checkpoint. */
 export const TRAINING_CHECKPOINT_FORMAT = "clibd-training-checkpoint";
@@ -164,15 +164,7 @@ export async function saveTrainingCheckpoint(
     header[name] = { dtype: "F32", shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
     off += t.data.byteLength;
   }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(json.byteLength / 8) * 8;
-  if (padded !== json.byteLength) {
-    const p = new Uint8Array(padded).fill(0x20);
-    p.set(json);
-    json = p;
-  }
-  const len = new Uint8Array(8);
-  new DataView(len.buffer).setBigUint64(0, BigInt(json.byteLength), true);
+  const head = encodeSafetensorsHeader(header);
 
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
@@ -183,8 +175,7 @@ export async function saveTrainingCheckpoint(
         let o = 0;
         while (o < b.length) o += await f.write(b.subarray(o));
       };
-      await writeAll(len);
-      await writeAll(json);
+      await writeAll(head);
       for (const [, t] of entries) {
         await writeAll(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
       }
