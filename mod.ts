@@ -82,7 +82,7 @@ export type {
   TowerForward,
 } from "./src/models/tower.ts";
 export type { BlockAct, Vit, VitActivations } from "./src/models/vit.ts";
-export type { Bert, BertActivations, BertInputs, LayerAct } from "./src/models/bert.ts";
+export type { Bert, BertActivations, BertDropout, BertInputs, LayerAct } from "./src/models/bert.ts";
 export type { ActivationRecord } from "./src/models/record.ts";
 export type { BertConfig } from "./src/models/config.ts";
 export type { HostData, HostDataMap, HostDType, HostTensor, StateDict } from "./src/io/host_tensor.ts";

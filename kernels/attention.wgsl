@@ -4,16 +4,22 @@
 //   q, k, v, out: [B,T,C] viewed as vec4 (C = heads * D, head h in columns h*D .. h*D+D; D % 4 == 0)
 //   mask: [B,T] key mask, 1 = attend, 0 = padding; HF BERT semantics: score += (1 - mask) * f32 min
 //         (bound always; read only when HAS_MASK)
+//   HAS_DROPOUT: attention-probability dropout; the normaliser l sums the undropped exponentials and
+//         only the accumulation into acc is scaled by z_ij/(1-p).
 //   lse:  [B,H,T] log-sum-exp of each query's scores, what the backward needs to rebuild P.
 // Registers rather than workgroup tiles: on software adapters every storage load is scalarised per lane,
 // so staging K/V through shared memory only adds work, while the rows a workgroup reads stay in cache.
 
 override WG: u32 = 64;
 override HAS_MASK: bool = false;
+override HAS_DROPOUT: bool = false;
 const MAXD4: u32 = 32u;           // head dim up to 128
 const F32_MIN: f32 = -3.40282347e38; // torch.finfo(torch.float32).min
 
-struct Params { t: u32, c4: u32, d4: u32, heads: u32, scale: f32, _p0: u32, _p1: u32, _p2: u32 }
+struct Params {
+  t: u32, c4: u32, d4: u32, heads: u32, scale: f32,
+  seed: u32, thr: u32, boff: u32, dscale: f32, _p0: u32, _p1: u32, _p2: u32,
+}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
@@ -22,6 +28,20 @@ struct Params { t: u32, c4: u32, d4: u32, heads: u32, scale: f32, _p0: u32, _p1:
 @group(0) @binding(4) var<storage, read> mask: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+
+// Dropout keep factor z_ij / (1-p) of (batch b, head h, query i, key j); the same hash as dropout.wgsl and
+// src/ops/dropout.ts: kept when drop_hash(seed, ((boff + b) * heads + h) * T + i, j) >= thr.
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+fn drop_factor(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  if (!HAS_DROPOUT) { return 1.0; }
+  let r = ((p.boff + b) * p.heads + h) * p.t + i;
+  return select(0.0, p.dscale, pcg(pcg(pcg(p.seed) + r) + j) >= p.thr);
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -53,7 +73,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     let e = exp(s - m);
     l += e;
-    for (var d = 0u; d < p.d4; d++) { acc[d] += e * v[ko + d]; }
+    let ez = e * drop_factor(b, h, i, j);
+    for (var d = 0u; d < p.d4; d++) { acc[d] += ez * v[ko + d]; }
   }
   let inv = 1.0 / l;
   for (var d = 0u; d < p.d4; d++) { out[qo + d] = acc[d] * inv; }

@@ -1,15 +1,19 @@
 // Attention backward, step 3: dk and dv. One thread per key row j of one (batch, head); it streams over
 // the queries, recomputing P_ij = exp(s_ij - lse_i) with the saved lse and delta of each query:
-//   dv_j = sum_i P_ij dout_i,  dS_ij = P_ij (dout_i . v_j - delta_i),  dk_j = scale * sum_i dS_ij q_i
+//   dv_j = sum_i z_ij P_ij dout_i,  dS_ij = P_ij (z_ij dout_i . v_j - delta_i)  (z_ij = keep/(1-p), 1 w/o dropout),  dk_j = scale * sum_i dS_ij q_i
 // Recomputing the scores here instead of sharing them with the dq kernel costs one more T*T*D pass but
 // needs no atomics and no T*T buffer, and every output row has a single writer (deterministic).
 
 override WG: u32 = 64;
 override HAS_MASK: bool = false;
+override HAS_DROPOUT: bool = false;
 const MAXD4: u32 = 32u;
 const F32_MIN: f32 = -3.40282347e38;
 
-struct Params { t: u32, c4: u32, d4: u32, heads: u32, scale: f32, _p0: u32, _p1: u32, _p2: u32 }
+struct Params {
+  t: u32, c4: u32, d4: u32, heads: u32, scale: f32,
+  seed: u32, thr: u32, boff: u32, dscale: f32, _p0: u32, _p1: u32, _p2: u32,
+}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
@@ -20,6 +24,20 @@ struct Params { t: u32, c4: u32, d4: u32, heads: u32, scale: f32, _p0: u32, _p1:
 @group(0) @binding(6) var<storage, read> stats: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dk: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4<f32>>;
+
+// Dropout keep factor z_ij / (1-p) of (batch b, head h, query i, key j); the same hash as dropout.wgsl and
+// src/ops/dropout.ts: kept when drop_hash(seed, ((boff + b) * heads + h) * T + i, j) >= thr.
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+fn drop_factor(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  if (!HAS_DROPOUT) { return 1.0; }
+  let r = ((p.boff + b) * p.heads + h) * p.t + i;
+  return select(0.0, p.dscale, pcg(pcg(pcg(p.seed) + r) + j) >= p.thr);
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -52,9 +70,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     let s = (sv.x + sv.y + sv.z + sv.w) * p.scale + madd;
     let pij = exp(s - stats[2u * r]);
-    let ds = pij * ((dpv.x + dpv.y + dpv.z + dpv.w) - stats[2u * r + 1u]);
+    let z = drop_factor(b, h, i, j);
+    let ds = pij * ((dpv.x + dpv.y + dpv.z + dpv.w) * z - stats[2u * r + 1u]);
+    let pz = pij * z;
     for (var d = 0u; d < p.d4; d++) {
-      gv[d] += pij * dout[qo + d];
+      gv[d] += pz * dout[qo + d];
       gk[d] += ds * q[qo + d];
     }
   }

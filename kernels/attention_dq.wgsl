@@ -1,14 +1,18 @@
 // Attention backward, step 2: dq. One thread per query row i of one (batch, head); it streams over the
 // keys and recomputes P_ij = exp(s_ij - lse_i) from q and k (nothing of size T*T is stored):
-//   dP_ij = dout_i . v_j,  dS_ij = P_ij (dP_ij - delta_i),  dq_i = scale * sum_j dS_ij k_j
+//   dP_ij = z_ij/(1-p) dout_i . v_j (dropout factor 1 without dropout),  dS_ij = P_ij (dP_ij - delta_i),  dq_i = scale * sum_j dS_ij k_j
 // Each thread owns its output row, so the result is deterministic without atomics.
 
 override WG: u32 = 64;
 override HAS_MASK: bool = false;
+override HAS_DROPOUT: bool = false;
 const MAXD4: u32 = 32u;
 const F32_MIN: f32 = -3.40282347e38;
 
-struct Params { t: u32, c4: u32, d4: u32, heads: u32, scale: f32, _p0: u32, _p1: u32, _p2: u32 }
+struct Params {
+  t: u32, c4: u32, d4: u32, heads: u32, scale: f32,
+  seed: u32, thr: u32, boff: u32, dscale: f32, _p0: u32, _p1: u32, _p2: u32,
+}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
@@ -18,6 +22,20 @@ struct Params { t: u32, c4: u32, d4: u32, heads: u32, scale: f32, _p0: u32, _p1:
 @group(0) @binding(5) var<storage, read> dout: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> stats: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dq: array<vec4<f32>>;
+
+// Dropout keep factor z_ij / (1-p) of (batch b, head h, query i, key j); the same hash as dropout.wgsl and
+// src/ops/dropout.ts: kept when drop_hash(seed, ((boff + b) * heads + h) * T + i, j) >= thr.
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+fn drop_factor(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  if (!HAS_DROPOUT) { return 1.0; }
+  let r = ((p.boff + b) * p.heads + h) * p.t + i;
+  return select(0.0, p.dscale, pcg(pcg(pcg(p.seed) + r) + j) >= p.thr);
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -49,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var s = (sv.x + sv.y + sv.z + sv.w) * p.scale;
     if (HAS_MASK) { s += (1.0 - mask[b * p.t + j]) * F32_MIN; }
     let pij = exp(s - lse);
-    let ds = pij * ((dpv.x + dpv.y + dpv.z + dpv.w) - delta);
+    let ds = pij * ((dpv.x + dpv.y + dpv.z + dpv.w) * drop_factor(b, h, i, j) - delta);
     for (var d = 0u; d < p.d4; d++) { acc[d] += ds * k[ko + d]; }
   }
   for (var d = 0u; d < p.d4; d++) { dq[qo + d] = acc[d] * p.scale; }

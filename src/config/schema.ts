@@ -61,7 +61,7 @@ export interface BertTowerConfig extends TowerCommon {
   type_vocab_size: number;
   /** LayerNorm epsilon. */
   ln_eps: number;
-  /** Dropout probability. CLIBD trains with HF's 0.1; only 0 is implemented here. */
+  /** Dropout probability in [0, 1) of training forwards (HF hidden_dropout_prob = attention_probs_dropout_prob; CLIBD: 0.1). */
   dropout: number;
 }
 
@@ -207,7 +207,10 @@ export type FieldSpec =
     min?: number;
     /** Exclusive lower bound. */
     gt?: number;
+    /** Inclusive upper bound. */
     max?: number;
+    /** Exclusive upper bound. */
+    lt?: number;
     doc: string;
   }
   | { kind: "bool"; default: boolean; doc: string }
@@ -234,7 +237,7 @@ export type FieldSpec =
 const num = (
   d: number | null,
   doc: string,
-  o: { int?: boolean; min?: number; gt?: number; max?: number; nullable?: boolean } = {},
+  o: { int?: boolean; min?: number; gt?: number; max?: number; lt?: number; nullable?: boolean } = {},
 ): FieldSpec => ({ kind: "number", default: d, doc, ...o });
 const posInt = (d: number, doc: string): FieldSpec => num(d, doc, { int: true, min: 1 });
 const bool = (d: boolean, doc: string): FieldSpec => ({ kind: "bool", default: d, doc });
@@ -266,9 +269,9 @@ function bertFields(d: {
     max_positions: posInt(512, "position-embedding table size"),
     type_vocab_size: posInt(2, "token-type vocabulary"),
     ln_eps: num(1e-12, "LayerNorm epsilon (HF BERT)", { gt: 0 }),
-    dropout: num(0, "dropout; CLIBD trains with 0.1 (HF default) but only 0 is implemented", {
+    dropout: num(0, "HF hidden/attention-probs dropout in training forwards (CLIBD: 0.1, HF default)", {
       min: 0,
-      max: 1,
+      lt: 1,
     }),
   };
 }

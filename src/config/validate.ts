@@ -131,6 +131,7 @@ function checkNumber(spec: FieldSpec & { kind: "number" }, v: number, path: stri
   if (spec.min !== undefined && v < spec.min) return bad(`must be >= ${spec.min}, got ${v}`);
   if (spec.gt !== undefined && !(v > spec.gt)) return bad(`must be > ${spec.gt}, got ${v}`);
   if (spec.max !== undefined && v > spec.max) return bad(`must be <= ${spec.max}, got ${v}`);
+  if (spec.lt !== undefined && !(v < spec.lt)) return bad(`must be < ${spec.lt}, got ${v}`);
   return true;
 }
 

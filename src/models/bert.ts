@@ -6,8 +6,11 @@
  *   per layer: s1 = x + O(attention(Q x, K x, V x; key mask));  a = LN(s1)
  *              s2 = a + D2(GELU(D1 a));                          x' = LN(s2)
  *
- * with optional LoRA on Q and V (`W x + B A x`, scale 1). Dropout is omitted
- * (inference semantics; training with dropout > 0 is not implemented).
+ * with optional LoRA on Q and V (`W x + B A x`, scale 1). In training forwards with dropout p > 0 (HF's
+ * hidden_dropout_prob = attention_probs_dropout_prob), inverted dropout is applied where HF BertModel
+ * applies nn.Dropout: the embeddings' LayerNorm output, the attention probabilities, and the outputs of
+ * the attention output dense and the FFN output dense (before their residual + LayerNorm). Masks are
+ * regenerated from per-site seeds (src/ops/dropout.ts), so nothing extra is stored.
  * The word embedding has padding_idx 0: that row gets no gradient (spec §11).
  * @module
  */
@@ -16,17 +19,49 @@ import { add, axpy, geluBackward } from "../ops/elementwise.ts";
 import { matmulGelu } from "../ops/matmul.ts";
 import { linearBackward, linearForward, type LinearParams, mergeLora } from "../ops/linear.ts";
 import { layerNorm, layerNormBackward } from "../ops/layernorm.ts";
-import { attention, attentionBackward } from "../ops/attention.ts";
+import { attention, attentionBackward, type AttentionDropout } from "../ops/attention.ts";
+import { dropout, dropoutBackward, dropoutHash } from "../ops/dropout.ts";
 import { embedding, embeddingBackward } from "../ops/embedding.ts";
 import { addBroadcast, sumBatch } from "../ops/tokens.ts";
 import type { BertConfig } from "./config.ts";
 import { addLayerNorm, addLinear, type Init, type ParamStore } from "./params.ts";
 import { firstTrainedLayer, layerNormRef, type LinearRef, linearRef } from "./layers.ts";
 import { type ActivationRecord, releaseTensor } from "./record.ts";
-import type { LnSaved } from "./tower.ts";
+import type { ForwardOptions, LnSaved } from "./tower.ts";
 
 /** HF's pad_token_id, the word embedding's padding_idx. */
 export const PADDING_IDX = 0;
+
+/** Dropout of one BERT forward (training only). */
+export interface BertDropout {
+  /** Drop probability in (0, 1). */
+  p: number;
+  /** Per-step seed; every site and layer derives its own mask seed from it (and the key prefix). */
+  seed: number;
+  /** Batch index of row 0 within the step's batch (masks depend on the global row). */
+  rowOffset: number;
+}
+
+/** The dropout a tower forward with `opts` applies: null unless training with p > 0. */
+export function bertDropout(c: BertConfig, opts: ForwardOptions): BertDropout | null {
+  if (!opts.train || !(c.dropout > 0)) return null;
+  return { p: c.dropout, seed: (opts.dropoutSeed ?? 0) >>> 0, rowOffset: opts.rowOffset ?? 0 };
+}
+
+/** Dropout sites of a BERT forward, for seed derivation. */
+const enum Site {
+  Embeddings = 0,
+  AttentionProbs = 1,
+  AttentionOutput = 2,
+  FfnOutput = 3,
+}
+
+/** FNV-1a of a string, to separate the masks of towers with the same step seed. */
+function strHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
 
 /** What one layer's backward needs. */
 export interface LayerAct {
@@ -76,6 +111,8 @@ export interface BertActivations {
   ln0: LnSaved;
   /** Per-layer saved activations. */
   layers: LayerAct[];
+  /** The forward's dropout (the backward regenerates its masks), or null. */
+  drop: BertDropout | null;
 }
 
 /** Inputs of a BERT forward. */
@@ -145,6 +182,35 @@ export class Bert {
     return `${this.prefix}.encoder.layer.${i}.`;
   }
 
+  /** Mask seed of one dropout site of layer `layer` (embeddings: layer 0). */
+  private siteSeed(d: BertDropout, layer: number, site: Site): number {
+    return dropoutHash((d.seed ^ strHash(this.prefix)) >>> 0, layer, site);
+  }
+
+  /** Hidden-state dropout of [B*T, C] rows (sequence length T) at one site, or x itself when off. */
+  private dropHidden(x: Tensor, d: BertDropout | null, T: number, layer: number, site: Site): Tensor {
+    if (!d) return x;
+    return dropout(this.be, x, d.p, this.siteSeed(d, layer, site), { rowOffset: d.rowOffset * T });
+  }
+
+  /** Backward of {@link dropHidden}: dy itself when off. */
+  private dropHiddenBackward(
+    dy: Tensor,
+    d: BertDropout | null,
+    T: number,
+    layer: number,
+    site: Site,
+  ): Tensor {
+    if (!d) return dy;
+    return dropoutBackward(this.be, dy, d.p, this.siteSeed(d, layer, site), { rowOffset: d.rowOffset * T });
+  }
+
+  /** Attention-probability dropout options of layer `i`. */
+  private attnDropout(d: BertDropout | null, i: number): AttentionDropout | undefined {
+    if (!d) return undefined;
+    return { p: d.p, seed: this.siteSeed(d, i, Site.AttentionProbs), rowOffset: d.rowOffset };
+  }
+
   /** Q, K or V of layer i, with its LoRA unless merged. */
   private qkv(i: number, which: "query" | "key" | "value"): LinearRef {
     const l = `${this.prefix}.encoder.layer.${i}.attention.self.${which}`;
@@ -163,8 +229,15 @@ export class Bert {
     return t;
   }
 
-  /** Last hidden state [B*T, C]; with `rec`, activations are saved for {@link backward}. */
-  forward(inp: BertInputs, rec: ActivationRecord | null): { hidden: Tensor; act: BertActivations | null } {
+  /**
+   * Last hidden state [B*T, C]; with `rec`, activations are saved for {@link backward}; with `drop`, the
+   * training-mode dropout is applied (with or without `rec`).
+   */
+  forward(
+    inp: BertInputs,
+    rec: ActivationRecord | null,
+    drop: BertDropout | null = null,
+  ): { hidden: Tensor; act: BertActivations | null } {
     const be = this.be, c = this.cfg, C = c.hidden;
     const [B, T] = inp.inputIds.shape;
     if (inp.inputIds.shape.length !== 2 || inp.inputIds.dtype !== "i32") {
@@ -195,13 +268,13 @@ export class Bert {
       const ln = layerNormRef(this.store, `${e}.LayerNorm`);
       ln0 = layerNorm(be, sum, ln.gamma, ln.beta, c.lnEps);
       if (rec) rec.saveTree({ sum, mean: ln0.mean, rstd: ln0.rstd });
-      return ln0.y;
+      return this.dropHidden(ln0.y, drop, T, 0, Site.Embeddings);
     });
     const layers: LayerAct[] = [];
     for (let i = 0; i < c.layers; i++) {
       const x = h;
       h = be.tidy(() => {
-        const { out, saved } = this.layerForward(i, x, B, T, mask);
+        const { out, saved } = this.layerForward(i, x, B, T, mask, drop);
         if (rec) {
           rec.saveTree(saved);
           layers.push(saved);
@@ -214,7 +287,7 @@ export class Bert {
       if (!inp.tokenTypeIds) releaseTensor(be, typeIds);
       return { hidden: h, act: null };
     }
-    const act: BertActivations = { rec, batch: B, seqLen: T, ids, typeIds, mask, e: sum, ln0, layers };
+    const act: BertActivations = { rec, batch: B, seqLen: T, ids, typeIds, mask, e: sum, ln0, layers, drop };
     return { hidden: h, act };
   }
 
@@ -225,20 +298,23 @@ export class Bert {
     B: number,
     T: number,
     mask: Tensor | undefined,
+    drop: BertDropout | null,
   ): { out: Tensor; saved: LayerAct } {
     const be = this.be, c = this.cfg, C = c.hidden, N = B * T;
     const l = `${this.prefix}.encoder.layer.${i}`;
     const q = linearForward(be, x, this.qkv(i, "query").p).reshape([B, T, C]);
     const k = linearForward(be, x, this.qkv(i, "key").p).reshape([B, T, C]);
     const v = linearForward(be, x, this.qkv(i, "value").p).reshape([B, T, C]);
-    const a = attention(be, q, k, v, { heads: c.heads, mask });
+    const a = attention(be, q, k, v, { heads: c.heads, mask, dropout: this.attnDropout(drop, i) });
     const att = a.out.reshape([N, C]);
-    const s1 = add(be, linearForward(be, att, linearRef(this.store, `${l}.attention.output.dense`).p), x);
+    const o = linearForward(be, att, linearRef(this.store, `${l}.attention.output.dense`).p);
+    const s1 = add(be, this.dropHidden(o, drop, T, i, Site.AttentionOutput), x);
     const n1 = layerNormRef(this.store, `${l}.attention.output.LayerNorm`);
     const ln1 = layerNorm(be, s1, n1.gamma, n1.beta, c.lnEps);
     const d1 = linearRef(this.store, `${l}.intermediate.dense`).p;
     const m = matmulGelu(be, ln1.y, d1.weight, { transB: true, bias: d1.bias });
-    const s2 = add(be, linearForward(be, m.out, linearRef(this.store, `${l}.output.dense`).p), ln1.y);
+    const f = linearForward(be, m.out, linearRef(this.store, `${l}.output.dense`).p);
+    const s2 = add(be, this.dropHidden(f, drop, T, i, Site.FfnOutput), ln1.y);
     const n2 = layerNormRef(this.store, `${l}.output.LayerNorm`);
     const ln2 = layerNorm(be, s2, n2.gamma, n2.beta, c.lnEps);
     const saved: LayerAct = { x, q, k, v, att, lse: a.lse, s1, ln1, pre: m.pre, act: m.out, s2, ln2 };
@@ -258,7 +334,7 @@ export class Bert {
     for (let i = c.layers - 1; i >= Math.max(first, 0); i--) {
       const dOut = dh;
       const needDx = i > first;
-      const dx = be.tidy(() => this.layerBackward(i, act.layers[i], dOut, act.mask, B, T, needDx));
+      const dx = be.tidy(() => this.layerBackward(i, act, dOut, B, T, needDx));
       releaseTensor(be, dOut);
       if (!dx) return;
       dh = dx;
@@ -269,7 +345,8 @@ export class Bert {
     }
     be.tidy(() => {
       const ln = layerNormRef(this.store, `${e}.LayerNorm`);
-      const dSum = layerNormBackward(be, dh, act.e, ln.gamma, act.ln0.mean, act.ln0.rstd, ln.g);
+      const dLn0 = this.dropHiddenBackward(dh, act.drop, T, 0, Site.Embeddings);
+      const dSum = layerNormBackward(be, dLn0, act.e, ln.gamma, act.ln0.mean, act.ln0.rstd, ln.g);
       const gWord = this.store.get(`${e}.word_embeddings.weight`).grad;
       if (gWord) embeddingBackward(be, act.ids, dSum, gWord, PADDING_IDX);
       const gPos = this.store.get(`${e}.position_embeddings.weight`).grad;
@@ -283,28 +360,30 @@ export class Bert {
   /** One encoder layer backward from d(layer output); accumulates its parameter gradients and returns d(x). */
   private layerBackward(
     i: number,
-    s: LayerAct,
+    act: BertActivations,
     dOut: Tensor,
-    mask: Tensor | undefined,
     B: number,
     T: number,
     needDx: boolean,
   ): Tensor | null {
     const be = this.be, C = this.cfg.hidden, N = B * T;
     const l = `${this.prefix}.encoder.layer.${i}`;
+    const s = act.layers[i], mask = act.mask, drop = act.drop;
     // x' = LN2(s2), s2 = ln1 + D2(GELU(D1 ln1))
     const n2 = layerNormRef(this.store, `${l}.output.LayerNorm`);
     const ds2 = layerNormBackward(be, dOut, s.s2, n2.gamma, s.ln2.mean, s.ln2.rstd, n2.g);
     const d2 = linearRef(this.store, `${l}.output.dense`),
       d1 = linearRef(this.store, `${l}.intermediate.dense`);
-    const dAct = linearBackward(be, s.act, ds2, d2.p, d2.g, true)!;
+    const dF = this.dropHiddenBackward(ds2, drop, T, i, Site.FfnOutput);
+    const dAct = linearBackward(be, s.act, dF, d2.p, d2.g, true)!;
     const dLn1 = linearBackward(be, s.ln1.y, geluBackward(be, s.pre, dAct), d1.p, d1.g, true)!;
     axpy(be, dLn1, ds2);
     // ln1 = LN1(s1), s1 = x + O(attention)
     const n1 = layerNormRef(this.store, `${l}.attention.output.LayerNorm`);
     const ds1 = layerNormBackward(be, dLn1, s.s1, n1.gamma, s.ln1.mean, s.ln1.rstd, n1.g);
     const o = linearRef(this.store, `${l}.attention.output.dense`);
-    const dAtt = linearBackward(be, s.att, ds1, o.p, o.g, true)!;
+    const dO = this.dropHiddenBackward(ds1, drop, T, i, Site.AttentionOutput);
+    const dAtt = linearBackward(be, s.att, dO, o.p, o.g, true)!;
     const { dq, dk, dv } = attentionBackward(
       be,
       dAtt.reshape([B, T, C]),
@@ -313,7 +392,7 @@ export class Bert {
       s.v,
       s.att.reshape([B, T, C]),
       s.lse,
-      { heads: this.cfg.heads, mask },
+      { heads: this.cfg.heads, mask, dropout: this.attnDropout(drop, i) },
     );
     let dx: Tensor | null = null;
     for (const [which, d] of [["query", dq], ["key", dk], ["value", dv]] as const) {

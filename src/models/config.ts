@@ -25,7 +25,7 @@ export interface VitConfig {
   loraRank: number;
   /** Width of the shared embedding space (the `head` Linear's output). */
   outputDim: number;
-  /** Dropout probability. Only 0 is implemented (CLIBD's ViT uses none). */
+  /** Dropout probability; must be 0 (CLIBD's timm ViT uses none; validateConfig rejects anything else). */
   dropout: number;
 }
 
@@ -49,7 +49,7 @@ export interface BertConfig {
   lnEps: number;
   /** Rank of LoRA on attention.self.query/value, or null for none (final CLIBD configs: none). */
   loraRank: number | null;
-  /** HF `hidden_dropout_prob`/`attention_probs_dropout_prob`. Training with dropout > 0 is not implemented. */
+  /** HF `hidden_dropout_prob` = `attention_probs_dropout_prob`, in [0, 1); applied in training forwards only. */
   dropout: number;
 }
 
@@ -256,10 +256,15 @@ export function validateConfig(c: ClibdConfig): void {
     );
     check(v.hidden % v.heads === 0, `image.hidden ${v.hidden} not divisible by heads ${v.heads}`);
     check(v.loraRank > 0, "image.loraRank must be > 0 (CLIBD's ViT always has LoRA)");
+    check(v.dropout === 0, `image.dropout ${v.dropout}: the ViT has no dropout (must be 0)`);
   }
   for (const [name, t] of [["dna", c.dna], ["text", c.text]] as const) {
     if (!t) continue;
     check(t.bert.hidden % t.bert.heads === 0, `${name}.bert.hidden not divisible by heads`);
+    check(
+      t.bert.dropout >= 0 && t.bert.dropout < 1,
+      `${name}.bert.dropout ${t.bert.dropout} must be in [0, 1)`,
+    );
     check(
       t.seqLen <= t.bert.maxPositions,
       `${name}.seqLen ${t.seqLen} > maxPositions ${t.bert.maxPositions}`,

@@ -20,15 +20,15 @@ import type { DnaConfig } from "./config.ts";
 import { addLayerNorm, addLinear, type Init, type ParamStore, type TrainMode } from "./params.ts";
 import { anyTrained, layerNormRef, linearRef } from "./layers.ts";
 import { ActivationRecord, releaseTensor } from "./record.ts";
-import { Bert, type BertActivations } from "./bert.ts";
+import { Bert, type BertActivations, bertDropout } from "./bert.ts";
 import {
   type ForwardOptions,
   normalizeBackward,
   normalizeOut,
+  recordsActivations,
   type Tower,
   type TowerActivations,
   type TowerForward,
-  warnDropout,
 } from "./tower.ts";
 
 /** Canonical prefix of the BertForMaskedLM module. */
@@ -74,10 +74,9 @@ export class DnaEncoder implements Tower<Tensor, DnaActivations> {
 
   /** Token ids i32 [B,T] (leading 0, k-mer ids) -> embeddings [B,D]. */
   forward(ids: Tensor, opts: ForwardOptions = {}): TowerForward<DnaActivations> {
-    const be = this.be, c = this.cfg, rec = opts.train ? new ActivationRecord(be) : null;
-    if (rec) warnDropout("dna", c.bert.dropout);
+    const be = this.be, c = this.cfg, rec = recordsActivations(opts) ? new ActivationRecord(be) : null;
     const [B, T] = ids.shape;
-    const { hidden, act: bert } = this.bert.forward({ inputIds: ids }, rec);
+    const { hidden, act: bert } = this.bert.forward({ inputIds: ids }, rec, bertDropout(c.bert, opts));
     return be.tidy(() => {
       const dense = linearRef(this.store, `${HEAD}.transform.dense`).p;
       const t = matmulGelu(be, hidden, dense.weight, { transB: true, bias: dense.bias });

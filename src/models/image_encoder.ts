@@ -16,10 +16,10 @@ import {
   normalizeBackward,
   normalizeOut,
   type NormSaved,
+  recordsActivations,
   type Tower,
   type TowerActivations,
   type TowerForward,
-  warnDropout,
 } from "./tower.ts";
 
 /** Canonical prefix of the ViT parameters. */
@@ -58,8 +58,8 @@ export class ImageEncoder implements Tower<Tensor, ImageActivations> {
 
   /** Images [B,3,H,W] in [0,1] (CLIBD applies no pixel normalisation) -> embeddings [B,D]. */
   forward(images: Tensor, opts: ForwardOptions = {}): TowerForward<ImageActivations> {
-    const be = this.be, rec = opts.train ? new ActivationRecord(be) : null;
-    if (rec) warnDropout("image", this.cfg.dropout);
+    // The ViT has no dropout (CLIBD's timm ViT: drop rates 0; validateConfig rejects image dropout).
+    const be = this.be, rec = recordsActivations(opts) ? new ActivationRecord(be) : null;
     const { feat, act } = this.vit.forward(images, rec);
     return be.tidy(() => {
       const raw = linearForward(be, feat, linearRef(this.store, `${IMAGE_PREFIX}.head`).p);

@@ -12,15 +12,15 @@ import type { TextConfig } from "./config.ts";
 import { addLinear, type Init, type ParamStore, type TrainMode } from "./params.ts";
 import { anyTrained, linearRef } from "./layers.ts";
 import { ActivationRecord, releaseTensor } from "./record.ts";
-import { Bert, type BertActivations, type BertInputs } from "./bert.ts";
+import { Bert, type BertActivations, bertDropout, type BertInputs } from "./bert.ts";
 import {
   type ForwardOptions,
   normalizeBackward,
   normalizeOut,
+  recordsActivations,
   type Tower,
   type TowerActivations,
   type TowerForward,
-  warnDropout,
 } from "./tower.ts";
 
 /** Canonical prefix of the BertModel. */
@@ -57,10 +57,9 @@ export class TextEncoder implements Tower<BertInputs, TextActivations> {
 
   /** {inputIds i32, tokenTypeIds i32, attentionMask f32} [B,T] -> embeddings [B,D]. */
   forward(inp: BertInputs, opts: ForwardOptions = {}): TowerForward<TextActivations> {
-    const be = this.be, c = this.cfg, rec = opts.train ? new ActivationRecord(be) : null;
-    if (rec) warnDropout("text", c.bert.dropout);
+    const be = this.be, c = this.cfg, rec = recordsActivations(opts) ? new ActivationRecord(be) : null;
     const [B, T] = inp.inputIds.shape;
-    const { hidden, act: bert } = this.bert.forward(inp, rec);
+    const { hidden, act: bert } = this.bert.forward(inp, rec, bertDropout(c.bert, opts));
     return be.tidy(() => {
       const pooled = meanPool(be, hidden.reshape([B, T, c.bert.hidden]));
       const raw = linearForward(be, pooled, linearRef(this.store, TEXT_PROJ).p);

@@ -11,8 +11,31 @@ import type { ActivationRecord } from "./record.ts";
 
 /** Options of a tower's forward. */
 export interface ForwardOptions {
-  /** Save activations for backward (default false: inference, nothing kept). */
+  /**
+   * Training forward (default false: inference, nothing kept, no dropout): applies the tower's dropout
+   * (BERT towers; the ViT has none) and saves activations for backward unless `record` is false.
+   */
   train?: boolean;
+  /**
+   * With `train`: keep the activations for backward (default true). `false` gives the training-mode
+   * embedding (same dropout masks) without keeping anything, for the gradient cache's embedding pass.
+   */
+  record?: boolean;
+  /**
+   * Per-step dropout seed (u32; default 0, deterministic). Each dropout site and layer derives its own
+   * mask seed from it; a backward regenerates the forward's masks from the saved seed.
+   */
+  dropoutSeed?: number;
+  /**
+   * Batch index of this input's first row within the step's batch (default 0). Dropout masks are a
+   * function of the global row, so a gradient-cache chunk sees the masks the full batch would.
+   */
+  rowOffset?: number;
+}
+
+/** Whether a forward with these options keeps activations. */
+export function recordsActivations(opts: ForwardOptions): boolean {
+  return opts.train === true && opts.record !== false;
 }
 
 /** LayerNorm outputs kept for the backward: y [N,C], and the per-row mean and 1/std [N]. */
@@ -60,7 +83,7 @@ export interface Tower<I, A extends TowerActivations> {
   readonly kind: "image" | "dna" | "text";
   /** Canonical key prefix of its parameters (e.g. "image_encoder."). */
   readonly prefix: string;
-  /** Forward; with `{ train: true }` the activations for {@link backward} are kept. */
+  /** Forward; with `{ train: true }` dropout is applied and the activations for {@link backward} are kept. */
   forward(input: I, opts?: ForwardOptions): TowerForward<A>;
   /** Inference forward that keeps nothing; returns L2-normalised embeddings owned by the caller. */
   embed(input: I): Tensor;
@@ -90,16 +113,4 @@ export function normalizeOut(be: Backend, raw: Tensor, rec: ActivationRecord | n
 /** d(raw) from d(normalised embedding). */
 export function normalizeBackward(be: Backend, s: NormSaved, dEmb: Tensor): Tensor {
   return l2NormalizeBackward(be, dEmb, s.raw, s.emb, s.norm);
-}
-
-const warned = new Set<string>();
-
-/**
- * Dropout is not implemented: a training forward runs without it (as in eval mode). CLIBD's BERT
- * towers use HF's default 0.1, so training with such a config deviates; say so once per tower.
- */
-export function warnDropout(tower: string, p: number): void {
-  if (p === 0 || warned.has(tower) || Deno.env.get("CLIBD_QUIET")) return;
-  warned.add(tower);
-  console.warn(`clibd: ${tower} tower config has dropout ${p}; training without dropout (not implemented)`);
 }

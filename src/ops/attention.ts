@@ -3,6 +3,11 @@
  * GPU kernels stream over keys with an online softmax and never materialise the [B,H,T,T] scores. The
  * backward recomputes the probabilities from q, k and the saved log-sum-exp (flash-attention style).
  *
+ * Optional attention-probability dropout (HF BERT's `attention_probs_dropout_prob`, training only):
+ * out_i = sum_j z_ij/(1-p) P_ij v_j with P the undropped softmax and z_ij the keep mask of
+ * (batch, head, query i, key j) from `dropoutHash(seed, ((rowOffset + b) * heads + h) * T + i, j)` (see
+ * `dropout.ts`), regenerated in the backward, never stored.
+ *
  * The CPU reference is deliberately the plain form (materialised score matrix, ordinary softmax), so the
  * tests compare two independent derivations.
  * @module
@@ -11,6 +16,7 @@ import { assertShape, type Backend, type Tensor } from "../tensor.ts";
 import type { GpuBackend } from "../gpu/gpu_backend.ts";
 import { packParams } from "../gpu/gpu_backend.ts";
 import { grid1d, MAX_GROUPS } from "../gpu/grid.ts";
+import { dropoutHash, dropoutThreshold } from "./dropout.ts";
 
 /** torch.finfo(torch.float32).min: what HF BERT adds to the scores of padding keys. */
 export const F32_MIN = -3.4028234663852886e38;
@@ -26,6 +32,22 @@ export interface AttentionOptions {
   scale?: number;
   /** Key mask f32 [B,T]: 1 = attend, 0 = padding (score += (1 - mask) * f32 min, as HF BERT). */
   mask?: Tensor;
+  /**
+   * Dropout on the attention probabilities (after softmax, before multiplying by V). `rowOffset` is the
+   * batch index of the first row in the mask's index space (gradient-cache chunks pass their offset so a
+   * chunk sees the same mask as in one full-batch pass). The backward must get the same options.
+   */
+  dropout?: AttentionDropout;
+}
+
+/** Attention-probability dropout settings. */
+export interface AttentionDropout {
+  /** Drop probability in [0, 1). */
+  p: number;
+  /** Mask seed (u32). */
+  seed: number;
+  /** Batch offset of row 0 in the mask's index space (default 0). */
+  rowOffset?: number;
 }
 
 /** Result of {@link attention}. */
@@ -53,6 +75,8 @@ interface Dims {
   h: number;
   d: number;
   scale: number;
+  /** Dropout: null when off (or p = 0). */
+  drop: { thr: number; scale: number; seed: number; off: number } | null;
 }
 
 function dims(op: string, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Dims {
@@ -64,7 +88,14 @@ function dims(op: string, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const h = opts.heads;
   if (!(h > 0) || c % h !== 0) throw new Error(`${op}: C=${c} is not divisible by heads=${h}`);
   const d = c / h;
-  return { b, t, c, h, d, scale: opts.scale ?? 1 / Math.sqrt(d) };
+  const dr = opts.dropout;
+  let drop: Dims["drop"] = null;
+  if (dr && dr.p !== 0) {
+    const off = dr.rowOffset ?? 0;
+    if (!Number.isInteger(off) || off < 0) throw new Error(`${op}: bad dropout rowOffset ${off}`);
+    drop = { thr: dropoutThreshold(dr.p), scale: 1 / (1 - dr.p), seed: dr.seed >>> 0, off };
+  }
+  return { b, t, c, h, d, scale: opts.scale ?? 1 / Math.sqrt(d), drop };
 }
 
 /** Per-key additive mask term for batch b (all zeros without a mask). */
@@ -104,6 +135,19 @@ function probabilities(
   return { p, lse };
 }
 
+/** z_ij / (1-p) for every (i, j) of one (batch, head): the dropped-probability factors (all 1 when off). */
+function dropFactors(x: Dims, b: number, hh: number): Float64Array {
+  const { t } = x;
+  const f = new Float64Array(t * t).fill(1);
+  const dr = x.drop;
+  if (!dr) return f;
+  for (let i = 0; i < t; i++) {
+    const row = ((dr.off + b) * x.h + hh) * t + i;
+    for (let j = 0; j < t; j++) f[i * t + j] = dropoutHash(dr.seed, row, j) >= dr.thr ? dr.scale : 0;
+  }
+  return f;
+}
+
 function checkGpuHeadDim(op: string, x: Dims): void {
   if (x.d % 4 !== 0 || x.d > MAX_HEAD_DIM) {
     throw new Error(`${op}: the GPU kernels need a head dim that is a multiple of 4 and <= 128, got ${x.d}`);
@@ -123,9 +167,23 @@ function attentionWg(be: GpuBackend, t: number): number {
 }
 
 function kernelParams(x: Dims): ArrayBuffer {
+  const dr = x.drop;
   return packParams(
-    { t: x.t, c4: x.c / 4, d4: x.d / 4, heads: x.h, scale: x.scale, _p0: 0, _p1: 0, _p2: 0 },
-    ["scale"],
+    {
+      t: x.t,
+      c4: x.c / 4,
+      d4: x.d / 4,
+      heads: x.h,
+      scale: x.scale,
+      seed: dr?.seed ?? 0,
+      thr: dr?.thr ?? 0,
+      boff: dr?.off ?? 0,
+      dscale: dr?.scale ?? 1,
+      _p0: 0,
+      _p1: 0,
+      _p2: 0,
+    },
+    ["scale", "dscale"],
   );
 }
 
@@ -149,12 +207,13 @@ export function attention(
       const add = maskAdd(opts.mask, b, t);
       for (let hh = 0; hh < x.h; hh++) {
         const { p, lse: l } = probabilities(qd, kd, x, b, hh, add);
+        const z = dropFactors(x, b, hh);
         for (let i = 0; i < t; i++) {
           ld[(b * x.h + hh) * t + i] = l[i];
           const oo = (b * t + i) * c + hh * d;
           for (let e = 0; e < d; e++) {
             let s = 0;
-            for (let j = 0; j < t; j++) s += p[i * t + j] * vd[(b * t + j) * c + hh * d + e];
+            for (let j = 0; j < t; j++) s += z[i * t + j] * p[i * t + j] * vd[(b * t + j) * c + hh * d + e];
             od[oo + e] = s;
           }
         }
@@ -167,7 +226,7 @@ export function attention(
   const wg = attentionWg(g, x.t);
   const mask = opts.mask ?? g.zeros([1]);
   g.dispatch(
-    { file: "attention", constants: { WG: wg, HAS_MASK: opts.mask ? 1 : 0 } },
+    { file: "attention", constants: { WG: wg, HAS_MASK: opts.mask ? 1 : 0, HAS_DROPOUT: x.drop ? 1 : 0 } },
     kernelParams(x),
     [q, k, v, mask, out, lse],
     [Math.ceil(x.t / wg), x.b * x.h],
@@ -211,7 +270,7 @@ export function attentionBackward(
     groups,
   );
   const wg = attentionWg(g, x.t);
-  const constants = { WG: wg, HAS_MASK: opts.mask ? 1 : 0 };
+  const constants = { WG: wg, HAS_MASK: opts.mask ? 1 : 0, HAS_DROPOUT: x.drop ? 1 : 0 };
   const mask = opts.mask ?? g.zeros([1]);
   const launch: [number, number] = [Math.ceil(x.t / wg), x.b * x.h];
   g.dispatch({ file: "attention_dq", constants }, kernelParams(x), [q, k, v, mask, dout, stats, dq], launch);
@@ -228,7 +287,9 @@ export function attentionBackward(
 
 /**
  * Reference backward from the materialised probabilities:
- * dP = dout v^T, dS = P * (dP - rowsum(P * dP)), dq = scale dS k, dk = scale dS^T q, dv = P^T dout.
+ * dP = Z * (dout v^T), dS = P * (dP - rowsum(P * dP)), dq = scale dS k, dk = scale dS^T q,
+ * dv = (Z * P)^T dout, with Z the dropout factors z/(1-p) (all ones without dropout); rowsum(P * dP) is
+ * dout_i . out_i either way.
  */
 function cpuBackward(
   x: Dims,
@@ -250,12 +311,14 @@ function cpuBackward(
     const add = maskAdd(mask, b, t);
     for (let hh = 0; hh < x.h; hh++) {
       const { p } = probabilities(qd, kd, x, b, hh, add);
+      const z = dropFactors(x, b, hh);
       const col = (r: number) => (b * t + r) * c + hh * d;
       for (let i = 0; i < t; i++) {
         let rowDot = 0;
         for (let j = 0; j < t; j++) {
           let dp = 0;
           for (let e = 0; e < d; e++) dp += gd[col(i) + e] * vd[col(j) + e];
+          dp *= z[i * t + j];
           ds[i * t + j] = dp;
           rowDot += p[i * t + j] * dp;
         }
@@ -263,7 +326,7 @@ function cpuBackward(
       }
       for (let i = 0; i < t; i++) {
         for (let j = 0; j < t; j++) {
-          const s = ds[i * t + j], pij = p[i * t + j];
+          const s = ds[i * t + j], pij = p[i * t + j] * z[i * t + j];
           for (let e = 0; e < d; e++) {
             dq[col(i) + e] += scale * s * kd[col(j) + e];
             dk[col(j) + e] += scale * s * qd[col(i) + e];

@@ -10,6 +10,9 @@
  *   3. re-run each chunk forward with activations and backward with its rows of
  *      those embedding gradients, accumulating parameter gradients.
  *
+ * Dropout (BERT towers) is on in both chunk passes, with masks derived from (`dropoutSeed`, global row),
+ * so step 1's embeddings are exactly the outputs step 3 differentiates.
+ *
  * When one chunk holds the whole batch the embeddings of step 1 are computed with
  * activations and reused, so there is no second forward (the plain CLIBD step).
  * The optimiser update is left to the caller (see `src/train/trainer.ts`).
@@ -38,6 +41,12 @@ export interface StepOptions {
   chunkSize: number;
   /** CLIBD's `fix_temperature`: use s = 1/0.07 and leave logit_scale untouched. */
   fixTemperature?: boolean;
+  /**
+   * Per-step dropout seed for the BERT towers' training forwards (default 0). Masks depend on it and on
+   * each sample's row in the batch, so the gradient cache's embedding pass and its re-run forward use
+   * the same masks as each other and as a one-pass step.
+   */
+  dropoutSeed?: number;
 }
 
 /** What a step returns (the loss is a [1] tensor, read it when you need it). */
@@ -105,6 +114,7 @@ export function contrastiveStep(model: ClibdModel, inp: StepInputs, opts: StepOp
   const chunk = Math.max(1, Math.min(opts.chunkSize, B));
   const onePass = chunk >= B;
   const tower = (m: Modality) => model[m] as unknown as AnyTower;
+  const dropoutSeed = opts.dropoutSeed ?? 0;
 
   return be.tidy(() => {
     // 1. Embeddings of the whole batch per modality.
@@ -112,7 +122,7 @@ export function contrastiveStep(model: ClibdModel, inp: StepInputs, opts: StepOp
     const acts = new Map<Modality, TowerActivations | null>();
     for (const t of towers) {
       if (onePass) {
-        const r = tower(t.m).forward(t.slice(be, 0, B), { train: true });
+        const r = tower(t.m).forward(t.slice(be, 0, B), { train: true, dropoutSeed, rowOffset: 0 });
         emb.set(t.m, r.emb);
         acts.set(t.m, r.act);
         continue;
@@ -121,7 +131,16 @@ export function contrastiveStep(model: ClibdModel, inp: StepInputs, opts: StepOp
       const full = be.empty([B, dim]);
       for (let s = 0; s < B; s += chunk) {
         const n = Math.min(chunk, B - s);
-        be.tidy(() => writeRows(be, tower(t.m).embed(t.slice(be, s, n)), full, s));
+        // Training-mode forward (dropout) that keeps no activations.
+        be.tidy(() => {
+          const r = tower(t.m).forward(t.slice(be, s, n), {
+            train: true,
+            record: false,
+            dropoutSeed,
+            rowOffset: s,
+          });
+          writeRows(be, r.emb, full, s);
+        });
       }
       emb.set(t.m, full);
     }
@@ -159,7 +178,7 @@ export function contrastiveStep(model: ClibdModel, inp: StepInputs, opts: StepOp
       for (let s = 0; s < B; s += chunk) {
         const n = Math.min(chunk, B - s);
         be.tidy(() => {
-          const r = tower(t.m).forward(t.slice(be, s, n), { train: true });
+          const r = tower(t.m).forward(t.slice(be, s, n), { train: true, dropoutSeed, rowOffset: s });
           tower(t.m).backward(r.act!, sliceRows(be, g, s, n));
         });
       }

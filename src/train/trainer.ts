@@ -26,6 +26,7 @@ import { saveCheckpoint } from "../io/checkpoint.ts";
 import { DataLoader } from "../data/loader.ts";
 import { batchToDevice } from "../data/to_device.ts";
 import { contrastiveStep } from "./step.ts";
+import { dropoutHash } from "../ops/dropout.ts";
 import { AdamW } from "./optimizer.ts";
 import {
   type F32Tensor,
@@ -40,6 +41,9 @@ import { Progress } from "./progress.ts";
 import { onInterrupt } from "./signals.ts";
 import { validate } from "./validate.ts";
 import { UserError } from "../util/errors.ts";
+
+/** Separates the dropout seed stream from other uses of the config seed ("drop"). */
+const DROPOUT_SALT = 0x64726f70;
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -248,6 +252,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           const r = contrastiveStep(model, batchToDevice(be, batch, want), {
             chunkSize: chunkSize(cfg),
             fixTemperature: cfg.fix_temperature,
+            // A function of (seed, global step) only, so a resumed run draws the same masks.
+            dropoutSeed: dropoutHash(cfg.seed >>> 0, step, DROPOUT_SALT),
           });
           return r.loss;
         });
