@@ -21,7 +21,7 @@
 import type { Backend, Tensor } from "../tensor.ts";
 import type { ClibdModel } from "../models/clibd.ts";
 import { clipLoss } from "../ops/loss.ts";
-import { axpy } from "../ops/elementwise.ts";
+import { axpy, scale } from "../ops/elementwise.ts";
 import { sliceRows, writeRows } from "../ops/rows.ts";
 import type { Tower, TowerActivations } from "../models/tower.ts";
 
@@ -150,11 +150,11 @@ export function contrastiveStep(model: ClibdModel, inp: StepInputs, opts: StepOp
     for (let i = 0; i < towers.length; i++) {
       for (let j = i + 1; j < towers.length; j++) pairs.push([towers[i].m, towers[j].m]);
     }
-    const scale = model.logitScale;
+    const logitScale = model.logitScale;
     const grads = new Map<Modality, Tensor>();
     let loss: Tensor | null = null;
     for (const [a, b] of pairs) {
-      const r = clipLoss(be, emb.get(a)!, emb.get(b)!, scale.value, {
+      const r = clipLoss(be, emb.get(a)!, emb.get(b)!, logitScale.value, {
         gradScale: 1 / pairs.length,
         fixedScale: opts.fixTemperature ? 1 / 0.07 : undefined,
       });
@@ -164,8 +164,8 @@ export function contrastiveStep(model: ClibdModel, inp: StepInputs, opts: StepOp
         else grads.set(m, g);
       }
       if (loss) axpy(be, loss, r.loss, 1 / pairs.length);
-      else loss = scaleInPlace(be, r.loss, 1 / pairs.length);
-      if (scale.grad && !opts.fixTemperature) axpy(be, scale.grad, r.dLogitScale, 1);
+      else loss = scale(be, r.loss, 1 / pairs.length);
+      if (logitScale.grad && !opts.fixTemperature) axpy(be, logitScale.grad, r.dLogitScale, 1);
     }
 
     // 3. Backward through each tower, chunk by chunk (or directly in one pass).
@@ -185,11 +185,4 @@ export function contrastiveStep(model: ClibdModel, inp: StepInputs, opts: StepOp
     }
     return { loss: loss!, pairs: pairs.map(([a, b]) => `${a}-${b}`) };
   });
-}
-
-function scaleInPlace(_be: Backend, t: Tensor, alpha: number): Tensor {
-  // loss tensors are [1]; scaling via axpy on a zero tensor keeps one code path per backend.
-  const out = _be.zeros([1]);
-  axpy(_be, out, t, alpha);
-  return out;
 }
