@@ -312,7 +312,10 @@ export class GpuBackend implements Backend {
 
   /** Throws the first recorded validation/memory error or device loss, naming the kernel. */
   throwIfFailed(): void {
-    if (this.lost) throw new GpuError(`GPU device lost: ${this.lost}`);
+    if (this.lost) {
+      const during = [...this.kernelsInBatch].join(", ");
+      throw new GpuError(`GPU device lost: ${this.lost}${during ? ` (while running ${during})` : ""}`);
+    }
     if (this.errors.length) {
       const msg = this.errors.join("\n");
       this.errors = [];
