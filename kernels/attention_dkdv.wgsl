@@ -25,18 +25,14 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> dk: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4<f32>>;
 
-// Dropout keep factor z_ij / (1-p) of (batch b, head h, query i, key j); the same hash as dropout.wgsl and
-// src/ops/dropout.ts: kept when drop_hash(seed, ((boff + b) * heads + h) * T + i, j) >= thr.
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
+// #include "drop_hash.wgsl"
 
+// Dropout keep factor z_ij / (1-p) of (batch b, head h, query i, key j): kept when
+// drop_hash(seed, ((boff + b) * heads + h) * T + i, j) >= thr (src/ops/dropout.ts mirrors it).
 fn drop_factor(b: u32, h: u32, i: u32, j: u32) -> f32 {
   if (!HAS_DROPOUT) { return 1.0; }
   let r = ((p.boff + b) * p.heads + h) * p.t + i;
-  return select(0.0, p.dscale, pcg(pcg(pcg(p.seed) + r) + j) >= p.thr);
+  return select(0.0, p.dscale, drop_hash(p.seed, r, j) >= p.thr);
 }
 
 @compute @workgroup_size(WG)

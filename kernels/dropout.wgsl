@@ -10,14 +10,7 @@ struct Params { n: u32, cols: u32, row: u32, row_offset: u32, seed: u32, thr: u3
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-// PCG-RXS-M-XS 32-bit output permutation (Jarzynski & Olano 2020, "Hash Functions for GPU Rendering").
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
-fn drop_hash(seed: u32, r: u32, c: u32) -> u32 { return pcg(pcg(pcg(seed) + r) + c); }
+// #include "drop_hash.wgsl"
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
