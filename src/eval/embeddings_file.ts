@@ -74,8 +74,16 @@ export async function readExtractedFeatures(
   const tag = m?.[1] ?? "test";
   const labelsPath = opts.labelsPath ?? join(dirname(hdf5Path), `labels_${tag}.json`);
   const idsPath = opts.idsPath ?? join(dirname(hdf5Path), `processed_id_${tag}.json`);
-  const labels = readJson(labelsPath), ids = readJson(idsPath);
+  // The HDF5 first, so a wrong path or a non-HDF5 file is reported as such.
   const f = await Hdf5File.open(hdf5Path);
+  let labels: Record<string, unknown>, ids: Record<string, unknown>;
+  try {
+    labels = readJson(labelsPath);
+    ids = readJson(idsPath);
+  } catch (e) {
+    f.close();
+    throw e;
+  }
   try {
     const out: Partial<EvalSplits> = {};
     for (const [name, group] of GROUPS) {
