@@ -4,36 +4,12 @@
 // Recomputing the scores here instead of sharing them with the dq kernel costs one more T*T*D pass but
 // needs no atomics and no T*T buffer, and every output row has a single writer (deterministic).
 
-override WG: u32 = 64;
-override HAS_MASK: bool = false;
-override HAS_DROPOUT: bool = false;
-const MAXD4: u32 = 32u;
-const F32_MIN: f32 = -3.40282347e38;
+// #include "attention_common.wgsl"
 
-struct Params {
-  t: u32, c4: u32, d4: u32, heads: u32, scale: f32,
-  seed: u32, thr: u32, boff: u32, dscale: f32, _p0: u32, _p1: u32, _p2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> mask: array<f32>;
 @group(0) @binding(5) var<storage, read> dout: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> stats: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dk: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4<f32>>;
-
-// #include "drop_hash.wgsl"
-
-// Dropout keep factor z_ij / (1-p) of (batch b, head h, query i, key j): kept when
-// drop_hash(seed, ((boff + b) * heads + h) * T + i, j) >= thr (src/ops/dropout.ts mirrors it).
-fn drop_factor(b: u32, h: u32, i: u32, j: u32) -> f32 {
-  if (!HAS_DROPOUT) { return 1.0; }
-  let r = ((p.boff + b) * p.heads + h) * p.t + i;
-  return select(0.0, p.dscale, drop_hash(p.seed, r, j) >= p.thr);
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {

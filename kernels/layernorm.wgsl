@@ -16,20 +16,7 @@ struct Params { n: u32, c: u32, eps: f32, gx: u32 }
 @group(0) @binding(5) var<storage, read_write> mean_out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> rstd_out: array<f32>;
 
-var<workgroup> red: array<f32, 256>;
-
-// Sum of v over the workgroup; every thread gets the result.
-fn wg_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+// #include "wg_sum.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {

@@ -13,16 +13,19 @@ const names = [...Deno.readDirSync(`${root}kernels`)]
   .sort();
 /**
  * WGSL has no include directive: a line `// #include "name.wgsl"` is replaced by
- * kernels/include/name.wgsl (one level, no nesting), so shared helpers (erf, the dropout
- * hash) have one source.
+ * kernels/include/name.wgsl (whose own includes are expanded too), so shared helpers (erf,
+ * the dropout hash, workgroup sums, the attention kernels' common header) have one source.
  */
-function expand(name: string, text: string): string {
+function expand(name: string, text: string, depth = 0): string {
+  if (depth > 4) throw new Error(`kernels/${name}.wgsl: includes nested more than 4 deep (a cycle?)`);
   return text.replace(/^\/\/ #include "([\w.-]+)"$/gm, (_m, inc: string) => {
+    let body: string;
     try {
-      return Deno.readTextFileSync(`${root}kernels/include/${inc}`).trimEnd();
+      body = Deno.readTextFileSync(`${root}kernels/include/${inc}`);
     } catch {
       throw new Error(`kernels/${name}.wgsl includes "${inc}", but kernels/include/${inc} does not exist`);
     }
+    return expand(name, body, depth + 1).trimEnd();
   });
 }
 
